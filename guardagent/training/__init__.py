@@ -1,0 +1,1 @@
+"""Training: the corpus, the sandbox, rewards, and the SFT/GRPO glue over TRL + PEFT."""
