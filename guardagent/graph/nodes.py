@@ -22,12 +22,15 @@ from langchain_core.messages import (
 )
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import BaseTool
-from langgraph.config import get_stream_writer
 from langgraph.graph import END
 from langgraph.types import Command, interrupt
 
 from guardagent.graph.state import (
     AuditEntry,
+    audit_entry,
+    emit,
+    fill,
+    verification_request,
     GuardState,
     VerificationAnswer,
     VerificationRequest,
@@ -104,53 +107,6 @@ class GuardNodes:
     # -- helpers -----------------------------------------------------------------------
 
     @staticmethod
-    def _emit(entries: list[dict[str, Any]]) -> None:
-        try:
-            writer = get_stream_writer()
-        except Exception:  # outside a runnable context (unit tests calling nodes directly)
-            return
-        for e in entries:
-            writer({"type": "guard", **e})
-
-    def _entry(self, stage: str, ruling: Ruling, outcome: str, **extra: Any) -> dict[str, Any]:
-        v = ruling.verdict
-        return AuditEntry(
-            stage=stage,
-            source=ruling.item.source.value,
-            decision=ruling.decision.value,
-            outcome=outcome,
-            label=ruling.label.value,
-            scores=v.scores.model_dump(),
-            reasons=list(v.reasons),
-            screen=v.screen,
-            latency_ms=round(v.latency_ms, 3),
-            tool_name=ruling.item.tool_name,
-            excerpt=excerpt(ruling.item.text),
-            **extra,
-        ).model_dump()
-
-    def _request(self, stage: str, ruling: Ruling, question: str, **extra: Any) -> dict[str, Any]:
-        v = ruling.verdict
-        return VerificationRequest(
-            stage=stage,
-            source=ruling.item.source.value,
-            question=question,
-            text=excerpt(ruling.item.text, 2000),
-            tool_name=ruling.item.tool_name,
-            tool_args=ruling.item.tool_args,
-            reasons=list(v.reasons),
-            label=ruling.label.value,
-            scores=v.scores.model_dump(),
-            **extra,
-        ).model_dump()
-
-    def _format(self, template: str, **kw: Any) -> str:
-        try:
-            return template.format(**kw)
-        except (KeyError, IndexError, ValueError):
-            return template
-
-    @staticmethod
     def _last_ai(state: GuardState) -> AIMessage | None:
         for m in reversed(state.get("messages", [])):
             if isinstance(m, AIMessage):
@@ -168,20 +124,20 @@ class GuardNodes:
             )
         ruling = await self.guard.arule_one(Item(source=Source.USER, text=last.content, id=last.id))
         if ruling.decision is Decision.EXECUTE:
-            entry = self._entry("input", ruling, "execute")
-            self._emit([entry])
+            entry = audit_entry("input", ruling, "execute")
+            emit([entry])
             return Command(goto="agent", update={"audit": [entry], "status": "running", "pending": []})
         if ruling.decision is Decision.REFUSE:
-            entry = self._entry("input", ruling, "refuse")
-            self._emit([entry])
+            entry = audit_entry("input", ruling, "refuse")
+            emit([entry])
             text = self.policy.texts.refusal
             return Command(
                 goto="refuse",
                 update={"audit": [entry], "pending": [], "messages": [self._refusal(text)]},
             )
-        req = self._request("input", ruling, "This request was judged sensitive. Let the agent act on it?")
-        entry = self._entry("input", ruling, "verify", event="verification_requested", verification_id=req["id"])
-        self._emit([entry])
+        req = verification_request("input", ruling, "This request was judged sensitive. Let the agent act on it?")
+        entry = audit_entry("input", ruling, "verify", event="verification_requested", verification_id=req["id"])
+        emit([entry])
         return Command(
             goto="verify",
             update={"audit": [entry], "pending": [req], "status": "awaiting_verification"},
@@ -219,7 +175,7 @@ class GuardNodes:
                 outcome="verify", decision=Decision.VERIFY.value, reasons=req["reasons"],
                 tool_name=req["tool_name"], verification_id=req["id"], excerpt=req["text"][:500],
             ).model_dump()
-            self._emit([entry])
+            emit([entry])
             return Command(
                 goto="verify",
                 update={"messages": [response], "audit": [entry], "pending": [req],
@@ -260,22 +216,22 @@ class GuardNodes:
                 d = Decision.EXECUTE  # the human already said yes to this exact call
             if d is Decision.EXECUTE:
                 decisions[c["id"]] = "execute"
-                entries.append(self._entry("action", r, "execute", tool_call_id=c["id"]))
+                entries.append(audit_entry("action", r, "execute", tool_call_id=c["id"]))
             elif d is Decision.REFUSE:
                 decisions[c["id"]] = "refuse"
-                notes[c["id"]] = self._format(
+                notes[c["id"]] = fill(
                     self.policy.texts.action_refused, tool=c["name"], reasons="; ".join(r.verdict.reasons) or "policy"
                 )
-                entries.append(self._entry("action", r, "refuse", tool_call_id=c["id"]))
+                entries.append(audit_entry("action", r, "refuse", tool_call_id=c["id"]))
             else:
                 decisions[c["id"]] = "verify"
-                req = self._request(
+                req = verification_request(
                     "action", r, f"The agent wants to call '{c['name']}'. Allow this call?", tool_call_ids=[c["id"]]
                 )
                 pending.append(req)
-                entries.append(self._entry("action", r, "verify", tool_call_id=c["id"],
+                entries.append(audit_entry("action", r, "verify", tool_call_id=c["id"],
                                            event="verification_requested", verification_id=req["id"]))
-        self._emit(entries)
+        emit(entries)
         update: dict[str, Any] = {"audit": entries, "call_decisions": decisions, "call_notes": notes,
                                   "pending": pending}
         if pending:
@@ -307,7 +263,7 @@ class GuardNodes:
                 if answer.approved:
                     goto = "agent"
                 else:
-                    new_messages.append(self._refusal(self._format(self.policy.texts.input_denied, note=note_txt)))
+                    new_messages.append(self._refusal(fill(self.policy.texts.input_denied, note=note_txt)))
                     goto = "refuse"
             elif stage == "action":
                 for cid in req["tool_call_ids"]:
@@ -315,7 +271,7 @@ class GuardNodes:
                         decisions[cid] = "execute"
                     else:
                         decisions[cid] = "refuse"
-                        notes[cid] = self._format(self.policy.texts.denied, note=note_txt)
+                        notes[cid] = fill(self.policy.texts.denied, note=note_txt)
                 goto = "tools"
             elif stage == "tool_check":
                 if req["tool_call_ids"]:
@@ -325,7 +281,7 @@ class GuardNodes:
                     else:
                         for cid in req["tool_call_ids"]:
                             decisions[cid] = "refuse"
-                            notes[cid] = self._format(self.policy.texts.denied, note=note_txt)
+                            notes[cid] = fill(self.policy.texts.denied, note=note_txt)
                         goto = "tools"
                 else:
                     verdict = "approved" if answer.approved else "denied"
@@ -341,7 +297,7 @@ class GuardNodes:
                         new_messages.append(self._quarantined(state, cid, req.get("tool_name"),
                                                               ["denied by human verifier" + note_txt]))
                 goto = "agent"
-        self._emit(entries)
+        emit(entries)
         update: dict[str, Any] = {"audit": entries, "pending": [], "call_decisions": decisions,
                                   "call_notes": notes, "approved_calls": approved_calls, "status": "running"}
         if new_messages:
@@ -359,7 +315,7 @@ class GuardNodes:
         for c in (ai.tool_calls if ai else []):
             if decisions.get(c["id"]) != "execute":
                 out.append(ToolMessage(
-                    content=notes.get(c["id"]) or self._format(self.policy.texts.action_refused,
+                    content=notes.get(c["id"]) or fill(self.policy.texts.action_refused,
                                                                tool=c["name"], reasons="policy"),
                     tool_call_id=c["id"], name=c["name"], status="error",
                 ))
@@ -396,7 +352,7 @@ class GuardNodes:
 
     def _quarantined(self, state: GuardState, call_id: str, tool: str | None, reasons: list[str]) -> ToolMessage:
         original = self._tool_message(state, call_id)
-        text = self._format(self.policy.texts.quarantine, tool=tool or "?", reasons="; ".join(reasons) or "policy")
+        text = fill(self.policy.texts.quarantine, tool=tool or "?", reasons="; ".join(reasons) or "policy")
         return ToolMessage(
             content=text,
             tool_call_id=call_id,
@@ -417,25 +373,25 @@ class GuardNodes:
         limit = self.policy.max_tool_result_chars
         for m, r in zip(msgs, rulings):
             if r.decision is Decision.EXECUTE:
-                entries.append(self._entry("result", r, "execute", tool_call_id=m.tool_call_id))
+                entries.append(audit_entry("result", r, "execute", tool_call_id=m.tool_call_id))
                 text = content_to_text(m.content)
                 if len(text) > limit:
                     replaced.append(m.model_copy(update={
                         "content": text[:limit] + f"\n[guardagent] output cut: {len(text) - limit} more characters"
                     }))
             elif r.decision is Decision.REFUSE:
-                entries.append(self._entry("result", r, "quarantine", tool_call_id=m.tool_call_id))
+                entries.append(audit_entry("result", r, "quarantine", tool_call_id=m.tool_call_id))
                 replaced.append(self._quarantined(state, m.tool_call_id, m.name, r.verdict.reasons))
             else:
-                req = self._request(
+                req = verification_request(
                     "result", r,
                     f"The output of '{m.name}' was judged sensitive. Let the agent act on it?",
                     tool_call_ids=[m.tool_call_id],
                 )
                 pending.append(req)
-                entries.append(self._entry("result", r, "verify", tool_call_id=m.tool_call_id,
+                entries.append(audit_entry("result", r, "verify", tool_call_id=m.tool_call_id,
                                            event="verification_requested", verification_id=req["id"]))
-        self._emit(entries)
+        emit(entries)
         update: dict[str, Any] = {"audit": entries, "to_screen": [], "pending": pending}
         if replaced:
             update["messages"] = replaced

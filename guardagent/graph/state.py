@@ -85,3 +85,62 @@ class VerificationAnswer(BaseModel):
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more chars]"
+
+
+# -- building records from rulings (shared by the graph and the LangChain middleware) --------
+
+
+def audit_entry(stage: str, ruling: Any, outcome: str, **extra: Any) -> dict[str, Any]:
+    """An audit entry (as a dict, for the state) for a screened item."""
+    v = ruling.verdict
+    return AuditEntry(
+        stage=stage,
+        source=ruling.item.source.value,
+        decision=ruling.decision.value,
+        outcome=outcome,
+        label=ruling.label.value,
+        scores=v.scores.model_dump(),
+        reasons=list(v.reasons),
+        screen=v.screen,
+        latency_ms=round(v.latency_ms, 3),
+        tool_name=ruling.item.tool_name,
+        excerpt=excerpt(ruling.item.text),
+        **extra,
+    ).model_dump()
+
+
+def verification_request(stage: str, ruling: Any, question: str, **extra: Any) -> dict[str, Any]:
+    """The interrupt payload asking a human about a screened item."""
+    v = ruling.verdict
+    return VerificationRequest(
+        stage=stage,
+        source=ruling.item.source.value,
+        question=question,
+        text=excerpt(ruling.item.text, 2000),
+        tool_name=ruling.item.tool_name,
+        tool_args=ruling.item.tool_args,
+        reasons=list(v.reasons),
+        label=ruling.label.value,
+        scores=v.scores.model_dump(),
+        **extra,
+    ).model_dump()
+
+
+def emit(entries: list[dict[str, Any]]) -> None:
+    """Stream audit entries as custom events (``stream_mode="custom"``), if streaming."""
+    from langgraph.config import get_stream_writer
+
+    try:
+        writer = get_stream_writer()
+    except Exception:  # outside a runnable context (a node called directly in a test)
+        return
+    for e in entries:
+        writer({"type": "guard", **e})
+
+
+def fill(template: str, **kw: Any) -> str:
+    """Format a policy text; a template with unknown placeholders is used as written."""
+    try:
+        return template.format(**kw)
+    except (KeyError, IndexError, ValueError):
+        return template
