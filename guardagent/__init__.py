@@ -4,7 +4,7 @@ Every user message, tool call and tool result is screened into ``benign`` / ``ma
 ``sensitive``; the policy executes, refuses (quarantines) or asks a human to verify.
 """
 
-from guardagent.guard import Guard, Ruling
+from guardagent.screening import Guard, Ruling
 from guardagent.policy import GuardPolicy, PolicyError
 from guardagent.taxonomy import (
     Decision,

@@ -20,13 +20,13 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.types import Command, interrupt
+from langgraph.types import Command
 from typing_extensions import NotRequired
 
 from guardagent.graph import build_guarded_graph, resolve_policy
-from guardagent.graph.nodes import action_text, parse_answer, tool_check_request
+from guardagent.graph.nodes import action_text, ask, tool_check_request
 from guardagent.graph.state import AuditEntry, audit_entry, emit, excerpt, fill, verification_request
-from guardagent.guard import Guard, Ruling
+from guardagent.screening import Guard, Ruling
 from guardagent.policy import GuardPolicy
 from guardagent.taxonomy import Decision, Item, Source, content_to_text
 
@@ -90,7 +90,7 @@ if AgentMiddleware is not None:
                 emit([entry])
                 return {"audit": [entry], "messages": [AIMessage(self.policy.texts.refusal)], "jump_to": "end"}
             req = verification_request("input", ruling, "This request was judged sensitive. Let the agent act on it?")
-            answer = parse_answer(interrupt(req))
+            answer = ask(req)
             entries = [audit_entry("input", ruling, "verify", event="verification_requested",
                                    verification_id=req["id"]),
                        self._answered(req, answer)]
@@ -142,7 +142,7 @@ if AgentMiddleware is not None:
                 tool_call_ids=[c["id"] for c in ai.tool_calls], reasons=[f"model tool_check: {check}"],
                 tool_name=ai.tool_calls[0]["name"] if ai.tool_calls else None,
             ).model_dump()
-            answer = parse_answer(interrupt(req))
+            answer = ask(req)
             entry = self._answered(req, answer)
             emit([entry])
             if answer.approved:
@@ -164,7 +164,7 @@ if AgentMiddleware is not None:
                 return None
             entries, replaced = [], []
             for req in held:
-                answer = parse_answer(interrupt(req))
+                answer = ask(req)
                 entries.append(self._answered(req, answer))
                 if not answer.approved:
                     note = f" (note: {answer.note})" if answer.note else ""
@@ -208,7 +208,7 @@ if AgentMiddleware is not None:
                         ToolMessage(text, tool_call_id=c["id"], name=c["name"], status="error"))
             req = verification_request("action", ruling, f"The agent wants to call '{c['name']}'. Allow this call?",
                                        tool_call_ids=[c["id"]])
-            answer = parse_answer(interrupt(req))
+            answer = ask(req)
             entries = [audit_entry("action", ruling, "verify", tool_call_id=c["id"],
                                    event="verification_requested", verification_id=req["id"]),
                        self._answered(req, answer)]

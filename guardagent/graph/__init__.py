@@ -15,7 +15,7 @@ from langgraph.graph.state import CompiledStateGraph
 from guardagent._sync import run_sync
 from guardagent.graph.nodes import GuardNodes, parse_answer, tool_check_request
 from guardagent.graph.state import AuditEntry, GuardState, VerificationAnswer, VerificationRequest
-from guardagent.guard import Guard
+from guardagent.screening import Guard
 from guardagent.persist import open_checkpointer
 from guardagent.policy import GuardPolicy
 

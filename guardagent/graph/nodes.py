@@ -36,7 +36,7 @@ from guardagent.graph.state import (
     VerificationRequest,
     excerpt,
 )
-from guardagent.guard import Guard, Ruling
+from guardagent.screening import Guard, Ruling
 from guardagent.taxonomy import (
     TOOL_CHECK_TAG,
     Decision,
@@ -84,8 +84,23 @@ def parse_answer(value: Any) -> VerificationAnswer:
         return VerificationAnswer(approved=value["approved"], note=None if note is None else str(note))
     raise GuardError(
         f"invalid verification answer {value!r}: resume with "
-        'Command(resume={"approved": true|false, "note": "..."}); the thread is still paused'
+        'Command(resume={"approved": true|false, "note": "..."})'
     )
+
+
+def ask(req: dict[str, Any]) -> VerificationAnswer:
+    """Pause for a human (``interrupt``) until a well-formed answer comes back.
+
+    A malformed resume value cannot be rejected before LangGraph records it, so instead of
+    raising (which would leave that bad value to be replayed forever) the thread pauses
+    again with the same request and an ``error`` that names the problem.
+    """
+    payload = req
+    while True:
+        try:
+            return parse_answer(interrupt(payload))
+        except GuardError as exc:
+            payload = {**req, "error": str(exc)}
 
 
 class GuardNodes:
@@ -250,7 +265,7 @@ class GuardNodes:
         new_messages: list[BaseMessage] = []
         goto: str = "agent"
         for req in pending:
-            answer = parse_answer(interrupt(req))
+            answer = ask(req)
             note_txt = f" (note: {answer.note})" if answer.note else ""
             entries.append(AuditEntry(
                 stage=req["stage"], source=req["source"], event="verification_answered",
