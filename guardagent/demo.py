@@ -188,7 +188,7 @@ def format_table(results: list[CaseResult]) -> str:
     rows = [("scenario", "expected", "what happened", "status", "ok", "ms", "guard ms", "request")]
     for r in results:
         rows.append((r.scenario, r.expected, r.happened, r.status, "yes" if r.ok else "NO",
-                     f"{r.latency_ms:.0f}", f"{r.guard_ms:.0f}", r.user[:48] + ("…" if len(r.user) > 48 else "")))
+                     f"{r.latency_ms:.0f}", f"{r.guard_ms:.1f}", r.user[:48] + ("…" if len(r.user) > 48 else "")))
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
