@@ -51,7 +51,10 @@ class ArgumentRule(_Strict):
     @field_validator("label", mode="before")
     @classmethod
     def _label(cls, v: Any) -> Label:
-        return Label.parse(v)
+        try:
+            return Label.parse(v)
+        except GuardError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class ToolPrivileges(_Strict):

@@ -115,7 +115,10 @@ class Item(BaseModel):
     @field_validator("source", mode="before")
     @classmethod
     def _source(cls, v: Any) -> Source:
-        return Source.parse(v)
+        try:
+            return Source.parse(v)
+        except GuardError as exc:  # pydantic reports ValueErrors with the field's location
+            raise ValueError(str(exc)) from None
 
     @field_validator("text", mode="before")
     @classmethod
@@ -142,7 +145,10 @@ class Verdict(BaseModel):
     @field_validator("label", mode="before")
     @classmethod
     def _label(cls, v: Any) -> Label:
-        return Label.parse(v)
+        try:
+            return Label.parse(v)
+        except GuardError as exc:
+            raise ValueError(str(exc)) from None
 
     @property
     def confidence(self) -> float:
