@@ -221,29 +221,7 @@ class GuardPolicy(_Strict):
     def load(cls, path: str | Path) -> "GuardPolicy":
         """Load from ``.yaml``/``.yml``/``.toml``/``.json``; errors name file, key and problem."""
         p = Path(path)
-        if not p.is_file():
-            raise PolicyError(f"policy file not found: {p}")
-        text = p.read_text(encoding="utf-8")
-        suffix = p.suffix.lower()
-        try:
-            if suffix in (".yaml", ".yml"):
-                import yaml
-
-                data = yaml.safe_load(text)
-            elif suffix == ".toml":
-                import tomllib
-
-                data = tomllib.loads(text)
-            elif suffix == ".json":
-                import json
-
-                data = json.loads(text)
-            else:
-                raise PolicyError(f"{p}: unsupported policy format {suffix!r} (use .yaml, .toml or .json)")
-        except PolicyError:
-            raise
-        except Exception as exc:  # parser errors carry line numbers; keep them
-            raise PolicyError(f"{p}: cannot parse {suffix[1:]}: {exc}") from None
+        data = read_mapping_file(p, PolicyError, "policy")
         return cls.from_dict(data, origin=str(p))
 
     @classmethod
@@ -253,6 +231,30 @@ class GuardPolicy(_Strict):
 
         learned = ["encoder"] if registry.available("encoder") else []
         return cls(sources={s: SourcePolicy(screens=["rules", *learned]) for s in Source})
+
+
+def read_mapping_file(path: Path, error: type[GuardError], kind: str) -> Any:
+    """Parse a YAML/TOML/JSON file; any problem raises ``error`` naming the file."""
+    if not path.is_file():
+        raise error(f"{kind} file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".yaml", ".yml"):
+            import yaml
+
+            return yaml.safe_load(text)
+        if suffix == ".toml":
+            import tomllib
+
+            return tomllib.loads(text)
+        if suffix == ".json":
+            import json
+
+            return json.loads(text)
+    except Exception as exc:  # parser errors carry line numbers; keep them
+        raise error(f"{path}: cannot parse {suffix[1:]}: {exc}") from None
+    raise error(f"{path}: unsupported {kind} format {suffix!r} (use .yaml, .toml or .json)")
 
 
 def format_validation_error(exc: ValidationError) -> str:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from guardagent.policy import format_validation_error
+from guardagent.policy import format_validation_error, read_mapping_file
 from guardagent.taxonomy import GuardError
 
 #: The embedded default database (relative to the working directory).
@@ -137,29 +137,7 @@ class ServeConfig(_Strict):
     @classmethod
     def load(cls, path: str | Path) -> "ServeConfig":
         p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file not found: {p}")
-        text = p.read_text(encoding="utf-8")
-        suffix = p.suffix.lower()
-        try:
-            if suffix in (".yaml", ".yml"):
-                import yaml
-
-                data = yaml.safe_load(text)
-            elif suffix == ".toml":
-                import tomllib
-
-                data = tomllib.loads(text)
-            elif suffix == ".json":
-                import json
-
-                data = json.loads(text)
-            else:
-                raise ConfigError(f"{p}: unsupported config format {suffix!r} (use .yaml, .toml or .json)")
-        except ConfigError:
-            raise
-        except Exception as exc:
-            raise ConfigError(f"{p}: cannot parse {suffix[1:]}: {exc}") from None
+        data = read_mapping_file(p, ConfigError, "config")
         cfg = cls.from_dict(data, origin=str(p))
         # a relative policy path is relative to the config file
         if isinstance(cfg.policy, str) and not Path(cfg.policy).is_absolute():
