@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import time
 from collections import Counter
@@ -11,6 +12,7 @@ from typing import Any, Callable
 from guardagent.training.corpus import user_prompts as up
 from guardagent.training.corpus.actions import HARMFUL_CALLS, NON_SENSITIVE, SENSITIVE, harmful_call, render_call
 from guardagent.training.corpus.filters import apply_filters, normalize
+from guardagent.training.corpus.hijack import all_hijack_families, hijack_task, render_hijack
 from guardagent.training.corpus.injections import GOALS, HARD_NEGATIVES, FORMS, POSITIONS, all_wrappers, embed, goals_for, render_injection
 from guardagent.training.corpus.outputs import CARRIERS, SENSITIVE_KINDS, Carrier, carriers_for
 from guardagent.training.corpus.slots import SlotDict, fill
@@ -22,7 +24,7 @@ COLUMNS = ("id", "text", "source", "label", "scenario", "family", "origin", "dom
 #: Target rows per group for size="full" (before filters); "small" scales them down.
 TARGETS: dict[str, int] = {
     "user.bu": 11000, "user.su": 4500, "user.mu": 4200, "user.jb": 2000,
-    "tool.bt": 6500, "tool.hn": 1500, "tool.mt": 9000, "tool.st": 4000,
+    "tool.bt": 9000, "tool.hn": 1500, "tool.mt": 9000, "tool.hj": 5000, "tool.st": 4000,
     "action.benign": 4000, "action.sensitive": 3000, "action.malicious": 3000,
 }
 SCALE = {"full": 1.0, "small": 0.012}
@@ -105,9 +107,23 @@ def user_rows(seed: int, scale: float) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------- tool rows
+def _generate(c: Carrier, r: random.Random, s: SlotDict) -> tuple[str, str]:
+    """A carrier's text and format; a quarter of JSON results come back as YAML, as many
+    tool wrappers render them, so the screen does not tie "clean" to one serialisation."""
+    text = c.gen(r, s)
+    if c.fmt == "json" and r.random() < 0.25:
+        import yaml
+
+        try:
+            return yaml.safe_dump(json.loads(text), sort_keys=False, allow_unicode=True, width=100).strip(), "text"
+        except ValueError:
+            pass
+    return text, c.fmt
+
+
 def _carrier_text(c: Carrier, r: random.Random) -> tuple[str, str]:
     tool = r.choice(c.tools)
-    return c.gen(r, SlotDict(r)), tool
+    return _generate(c, r, SlotDict(r))[0], tool
 
 
 def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
@@ -161,11 +177,30 @@ def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
         def make(w=w, r=r, carriers=carriers, goals=goals):
             c = r.choice(carriers)
             s = SlotDict(r)
-            carrier, tool = c.gen(r, s), r.choice(c.tools)
-            inj = render_injection(w, r.choice(goals), r, s)
+            (carrier, fmt), tool = _generate(c, r, s), r.choice(c.tools)
+            if w.kind == "en" and r.random() < 0.2:  # classic wrapper around an innocuous task (hijack)
+                inj = fill(w.template, r, s, goal=(g := hijack_task(r, s)), goal_json=g.replace('"', "'"))
+            else:
+                inj = render_injection(w, r.choice(goals), r, s)
             form = r.choice(FORMS) if w.kind == "en" else r.choice(("plain", "plain", "html_hidden", "json_field", "code_comment"))
-            text = embed(carrier, c.fmt, inj, form, r.choice(POSITIONS), r)
+            text = embed(carrier, fmt, inj, form, r.choice(POSITIONS), r)
             return _row(text, "tool", "malicious", w.family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
+        rows += _unique(k, make)
+    # task-hijacking injections: the data asks the reader to do some other, innocuous task
+    fams = all_hijack_families()
+    k = _per_family(TARGETS["tool.hj"], len(fams), scale)
+    for family in fams:
+        r = _rng(seed, family)
+        carriers = [c for c in CARRIERS if m[c.family] == m[family] and c.key != "ok"] or CARRIERS[:-1]
+
+        def make(family=family, r=r, carriers=carriers):
+            c = r.choice(carriers)
+            s = SlotDict(r)
+            (carrier, fmt), tool = _generate(c, r, s), r.choice(c.tools)
+            inj = render_hijack(family, r, s)
+            form = r.choice(FORMS + ("plain", "plain", "plain"))
+            text = embed(carrier, fmt, inj, form, r.choice(POSITIONS), r)
+            return _row(text, "tool", "malicious", family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
         rows += _unique(k, make)
     return rows
 

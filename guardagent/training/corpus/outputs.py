@@ -14,6 +14,8 @@ import random
 from dataclasses import dataclass
 from typing import Callable
 
+from guardagent.training.corpus import outputs_extra as _x
+from guardagent.training.corpus import outputs_notices as _n
 from guardagent.training.corpus.slots import SlotDict, fill
 
 Gen = Callable[[random.Random, SlotDict], str]
@@ -309,6 +311,17 @@ CARRIERS: list[Carrier] = [
     Carrier("order_status", ("track_order",), "json", _order_status),
     Carrier("records", ("get_medical_record",), "text", _records),
     Carrier("prescriptions", ("list_prescriptions",), "json", _prescriptions),
+    # more varied clean results (outputs_extra.py)
+    Carrier("email_thread", ("read_email", "search_emails"), "email", _x._email_thread),
+    Carrier("newsletter", ("read_email",), "email", _x._newsletter),
+    Carrier("source_file", ("read_repo_file", "read_file"), "code", _x._source_file),
+    Carrier("table_mixed", ("read_file", "read_document", "query_database"), "table", _x._table),
+    Carrier("app_log", ("get_logs", "read_file"), "log", _x._app_log),
+    Carrier("reviews", ("search_products", "fetch_url"), "text", _x._reviews),
+    Carrier("article", ("fetch_url", "web_search", "read_document"), "markdown", _x._article),
+    # automated notices that mention money but ask for nothing; developer Q&A (outputs_notices.py)
+    Carrier("notice_email", ("read_email", "search_emails"), "email", _n._notice_email),
+    Carrier("forum_post", ("fetch_url", "web_search"), "code", _n._forum_post),
     Carrier("ok", ("send_email", "forward_email", "write_file", "create_event", "post_message", "send_direct_message",
                    "create_payment_link", "kill_process", "submit_leave_request", "create_pull_request", "set_thermostat",
                    "create_note", "transfer_money", "pay_invoice", "delete_file", "share_file", "book_flight", "book_hotel",
