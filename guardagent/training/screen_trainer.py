@@ -135,16 +135,35 @@ def _rows(split) -> list[dict[str, Any]]:
 
 
 def _stratified_cap(rows: list[dict[str, Any]], cap: int | None, rng: random.Random) -> list[dict[str, Any]]:
+    """At most ``cap`` rows, each (source, label) group's share proportional to the square root
+    of its size (water-filled, so a small group is kept whole).
+
+    Proportional shares would let the largest group (injected tool results) crowd out the
+    small ones (benign user prompts, tool calls) whose coverage decides the false-positive rate.
+    """
     if not cap or len(rows) <= cap:
         return rows
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault((r["source"], r["label"]), []).append(r)
+    quota: dict[tuple[str, str], int] = {}
+    open_keys, left = sorted(groups), cap
+    while open_keys:
+        unit = left / sum(math.sqrt(len(groups[k])) for k in open_keys)
+        full = [k for k in open_keys if len(groups[k]) <= unit * math.sqrt(len(groups[k]))]
+        if not full:
+            for k in open_keys:
+                quota[k] = max(1, int(unit * math.sqrt(len(groups[k]))))
+            break
+        for k in full:
+            quota[k] = len(groups[k])
+            left -= len(groups[k])
+            open_keys.remove(k)
     out = []
     for key in sorted(groups):
         g = groups[key]
         rng.shuffle(g)
-        out.extend(g[: max(1, round(cap * len(g) / len(rows)))])
+        out.extend(g[: quota[key]])
     return out
 
 
