@@ -290,3 +290,24 @@ def test_build_does_not_depend_on_the_process_hash_seed():
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+
+def test_notices_and_forum_posts_are_clean_results(small):
+    """Money-mentioning notices and developer Q&A are benign tool results: fully filled, not
+    caught by the injection filter, and present in the built corpus as benign rows."""
+    import random
+    import re
+
+    from guardagent.training.corpus import outputs_notices as n
+    from guardagent.training.corpus.filters import has_injection
+    from guardagent.training.corpus.slots import SlotDict
+
+    r = random.Random(3)
+    for gen in (n._notice_email, n._forum_post):
+        for _ in range(50):
+            text = gen(r, SlotDict(r))
+            assert text.strip() and not re.search(r"\{[a-z_0-9]+\}", text), text
+            assert not has_injection(text), text
+    fams = {row["family"]: row["label"] for row in small[0] if row["family"] in ("tool.bt.notice_email", "tool.bt.forum_post")}
+    assert fams == {"tool.bt.notice_email": "benign", "tool.bt.forum_post": "benign"}

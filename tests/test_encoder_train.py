@@ -127,3 +127,20 @@ def test_metrics_per_source():
     assert m["user"]["benign_passed"] == 1.0 and m["user"]["malicious_flagged"] == 1.0
     assert m["user"]["malicious_refused"] == 0.0
     assert m["tool"]["benign_flagged_malicious"] == 1.0 and m["all"]["n"] == 4
+
+
+def test_row_cap_gives_small_groups_square_root_shares():
+    import random
+
+    from guardagent.training.screen_trainer import _stratified_cap
+
+    sizes = {("tool", "malicious"): 9000, ("user", "benign"): 900, ("action", "benign"): 100}
+    rows = [{"source": s, "label": lab, "text": f"{s}{lab}{i}"} for (s, lab), n in sizes.items() for i in range(n)]
+    out = _stratified_cap(rows, 3000, random.Random(0))
+    got = {k: sum(1 for r in out if (r["source"], r["label"]) == k) for k in sizes}
+    assert got[("action", "benign")] == 100  # small enough to keep whole
+    assert sum(got.values()) <= 3000 and sum(got.values()) >= 2990
+    # the rest is shared in proportion to sqrt(size): 9000 vs 900 -> about 3.16 : 1, not 10 : 1
+    ratio = got[("tool", "malicious")] / got[("user", "benign")]
+    assert 2.9 < ratio < 3.4
+    assert _stratified_cap(rows, None, random.Random(0)) is rows
