@@ -12,6 +12,7 @@ Each generator is one template family (``tool.bt.<key>``); written from general 
 
 from __future__ import annotations
 
+import json
 import random
 
 from guardagent.training.corpus.slots import SlotDict, fill
@@ -114,8 +115,6 @@ def _notice_email(r: random.Random, s: SlotDict) -> str:
     if style == 1:  # one line, as some mail APIs flatten it
         return f"Subject: {subject} | From: {sender} | Body: {body} {footer}".strip()
     if style == 2:  # JSON message object
-        import json
-
         return json.dumps({"from": sender, "subject": subject, "date": s["iso_date"], "snippet": body[:120],
                            "body": body + (" " + footer if footer else "")}, ensure_ascii=False)
     return f"{subject}\n\n{body}" + (f"\n\n{footer}" if footer else "")
