@@ -9,6 +9,8 @@ import time
 from collections import Counter
 from typing import Any, Callable
 
+import yaml
+
 from guardagent.training.corpus import user_prompts as up
 from guardagent.training.corpus.actions import HARMFUL_CALLS, NON_SENSITIVE, SENSITIVE, harmful_call, render_call
 from guardagent.training.corpus.filters import apply_filters, normalize
@@ -112,8 +114,6 @@ def _generate(c: Carrier, r: random.Random, s: SlotDict) -> tuple[str, str]:
     tool wrappers render them, so the screen does not tie "clean" to one serialisation."""
     text = c.gen(r, s)
     if c.fmt == "json" and r.random() < 0.25:
-        import yaml
-
         try:
             return yaml.safe_dump(json.loads(text), sort_keys=False, allow_unicode=True, width=100).strip(), "text"
         except ValueError:
