@@ -311,3 +311,54 @@ def test_notices_and_forum_posts_are_clean_results(small):
             assert not has_injection(text), text
     fams = {row["family"]: row["label"] for row in small[0] if row["family"] in ("tool.bt.notice_email", "tool.bt.forum_post")}
     assert fams == {"tool.bt.notice_email": "benign", "tool.bt.forum_post": "benign"}
+
+
+def test_reference_tables_are_clean_dense_tables(small):
+    """Encyclopedic tables are benign, fully filled, never look like injections, train, and come in
+    several renderings (pipe, TSV, HTML, key: value)."""
+    import re
+
+    from guardagent.training.corpus.outputs_reference import reference_table
+    from guardagent.training.corpus.splits import template_split_map
+
+    r = random.Random(5)
+    texts = [reference_table(r, SlotDict(r)) for _ in range(200)]
+    for text in texts:
+        assert text.strip() and not re.search(r"\{[a-z_0-9]+\}", text), text
+        assert not has_injection(text), text
+    assert any(t.count("|") > 20 for t in texts) and any("<table" in t for t in texts) and any("\t" in t for t in texts)
+    assert template_split_map()["tool.bt.ref_table"] == "train"
+    labels = {row["label"] for row in small[0] if row["family"] == "tool.bt.ref_table"}
+    assert labels == {"benign"}
+
+
+def test_code_tampering_injections_render_and_are_malicious(small):
+    """Every code-tampering wrapper renders a filled payload; the families are split like the other
+    injection wrappers (train plus held-out) and their rows are malicious tool results."""
+    import re
+
+    from guardagent.training.corpus.injections_code import all_code_families, render_code_injection
+    from guardagent.training.corpus.splits import template_split_map
+
+    r = random.Random(9)
+    for fam in all_code_families():
+        for _ in range(20):
+            text = render_code_injection(fam, r, SlotDict(r))
+            assert text.strip() and not re.search(r"\{[a-z_][a-z_0-9]*\}", text), (fam, text)
+    splits = {template_split_map()[f] for f in all_code_families()}
+    assert splits == {"train", "validation", "test"}
+    rows = [row for row in small[0] if row["family"].startswith("tool.mt.code.")]
+    assert rows and {row["label"] for row in rows} == {"malicious"} and {row["source"] for row in rows} == {"tool"}
+
+
+def test_forum_answers_fix_their_own_snippet():
+    """A forum post's answer belongs to its snippet (no answer about a different error)."""
+    from guardagent.training.corpus import outputs_notices as n
+
+    r = random.Random(2)
+    for _ in range(200):
+        text = n._forum_post(r, SlotDict(r))
+        hits = [(code, ans) for _lang, code, _err, ans in n._SNIPPETS if " ".join(code.split()) in " ".join(text.split())]
+        assert len(hits) >= 1, text
+        if "Answer (" in text or not text.startswith("Title:"):
+            assert any(" ".join(ans.split()) in " ".join(text.split()) for _c, ans in hits), text

@@ -15,6 +15,7 @@ from guardagent.training.corpus import user_prompts as up
 from guardagent.training.corpus.actions import HARMFUL_CALLS, NON_SENSITIVE, SENSITIVE, harmful_call, render_call
 from guardagent.training.corpus.filters import apply_filters, normalize
 from guardagent.training.corpus.hijack import all_hijack_families, hijack_task, render_hijack
+from guardagent.training.corpus.injections_code import all_code_families, render_code_injection
 from guardagent.training.corpus.injections import GOALS, HARD_NEGATIVES, FORMS, POSITIONS, all_wrappers, embed, goals_for, render_injection
 from guardagent.training.corpus.outputs import CARRIERS, SENSITIVE_KINDS, Carrier, carriers_for
 from guardagent.training.corpus.slots import SlotDict, fill
@@ -26,10 +27,13 @@ COLUMNS = ("id", "text", "source", "label", "scenario", "family", "origin", "dom
 #: Target rows per group for size="full" (before filters); "small" scales them down.
 TARGETS: dict[str, int] = {
     "user.bu": 11000, "user.su": 4500, "user.mu": 4200, "user.jb": 2000,
-    "tool.bt": 9000, "tool.hn": 1500, "tool.mt": 9000, "tool.hj": 5000, "tool.st": 4000,
+    "tool.bt": 9000, "tool.hn": 1500, "tool.mt": 9000, "tool.hj": 5000, "tool.code": 3000,
+    "tool.st": 4000,
     "action.benign": 4000, "action.sensitive": 3000, "action.malicious": 3000,
 }
 SCALE = {"full": 1.0, "small": 0.012}
+#: Carriers whose shapes vary most get more rows (dense reference tables, developer Q&A).
+CARRIER_WEIGHT = {"ref_table": 3.0, "forum_post": 2.0, "table_mixed": 1.5}
 
 # Legitimate argument variants for sensitive tools whose default args are too uniform.
 _LEGIT_ARGS: dict[str, tuple[dict[str, str], ...]] = {
@@ -126,12 +130,38 @@ def _carrier_text(c: Carrier, r: random.Random) -> tuple[str, str]:
     return _generate(c, r, SlotDict(r))[0], tool
 
 
+def _mostly_code(r: random.Random, pool: list[Carrier]) -> Carrier:
+    code = [c for c in pool if c.fmt in ("code", "markdown", "log")] or pool
+    return r.choice(code if r.random() < 0.7 else pool)
+
+
+def _embedded(seed: int, families: list[str], k: int, render: Callable[[str, random.Random, SlotDict], str],
+              forms: tuple[str, ...], pick: Callable[[random.Random, list[Carrier]], Carrier] | None = None) -> list[dict[str, Any]]:
+    """Malicious tool rows: ``render(family)``'s text embedded in a clean result of the family's split."""
+    m = template_split_map()
+    rows: list[dict[str, Any]] = []
+    for family in families:
+        r = _rng(seed, family)
+        pool = [c for c in CARRIERS if m[c.family] == m[family] and c.key != "ok"] or CARRIERS[:-1]
+
+        def make(family=family, r=r, pool=pool):
+            c = pick(r, pool) if pick else r.choice(pool)
+            s = SlotDict(r)
+            (carrier, fmt), tool = _generate(c, r, s), r.choice(c.tools)
+            inj = render(family, r, s)
+            text = embed(carrier, fmt, inj, r.choice(forms), r.choice(POSITIONS), r)
+            return _row(text, "tool", "malicious", family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
+        rows += _unique(k, make)
+    return rows
+
+
 def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     m = template_split_map()
-    k = _per_family(TARGETS["tool.bt"], len(CARRIERS), scale)
+    k0 = _per_family(TARGETS["tool.bt"], len(CARRIERS), scale)
     for c in CARRIERS:
         r = _rng(seed, c.family)
+        k = max(1, round(k0 * CARRIER_WEIGHT.get(c.key, 1.0)))
 
         def make(c=c, r=r):
             text, tool = _carrier_text(c, r)
@@ -188,20 +218,13 @@ def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
         rows += _unique(k, make)
     # task-hijacking injections: the data asks the reader to do some other, innocuous task
     fams = all_hijack_families()
-    k = _per_family(TARGETS["tool.hj"], len(fams), scale)
-    for family in fams:
-        r = _rng(seed, family)
-        carriers = [c for c in CARRIERS if m[c.family] == m[family] and c.key != "ok"] or CARRIERS[:-1]
-
-        def make(family=family, r=r, carriers=carriers):
-            c = r.choice(carriers)
-            s = SlotDict(r)
-            (carrier, fmt), tool = _generate(c, r, s), r.choice(c.tools)
-            inj = render_hijack(family, r, s)
-            form = r.choice(FORMS + ("plain", "plain", "plain"))
-            text = embed(carrier, fmt, inj, form, r.choice(POSITIONS), r)
-            return _row(text, "tool", "malicious", family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
-        rows += _unique(k, make)
+    rows += _embedded(seed, fams, _per_family(TARGETS["tool.hj"], len(fams), scale), render_hijack,
+                      FORMS + ("plain", "plain", "plain"))
+    # code-tampering injections: mostly in code, forum answers and docs a coding agent reads
+    fams = all_code_families()
+    rows += _embedded(seed, fams, _per_family(TARGETS["tool.code"], len(fams), scale), render_code_injection,
+                      ("plain", "plain", "plain", "plain", "code_comment", "quote_block", "html_comment", "json_field"),
+                      pick=_mostly_code)
     return rows
 
 

@@ -16,6 +16,7 @@ from typing import Callable
 
 from guardagent.training.corpus import outputs_extra as _x
 from guardagent.training.corpus import outputs_notices as _n
+from guardagent.training.corpus import outputs_reference as _ref
 from guardagent.training.corpus.slots import SlotDict, fill
 
 Gen = Callable[[random.Random, SlotDict], str]
@@ -322,6 +323,8 @@ CARRIERS: list[Carrier] = [
     # automated notices that mention money but ask for nothing; developer Q&A (outputs_notices.py)
     Carrier("notice_email", ("read_email", "search_emails"), "email", _n._notice_email),
     Carrier("forum_post", ("fetch_url", "web_search"), "code", _n._forum_post),
+    # encyclopedic tables as scrapers flatten them (outputs_reference.py)
+    Carrier("ref_table", ("fetch_url", "web_search", "read_document", "read_file"), "table", _ref.reference_table),
     Carrier("ok", ("send_email", "forward_email", "write_file", "create_event", "post_message", "send_direct_message",
                    "create_payment_link", "kill_process", "submit_leave_request", "create_pull_request", "set_thermostat",
                    "create_note", "transfer_money", "pay_invoice", "delete_file", "share_file", "book_flight", "book_hotel",

@@ -131,43 +131,90 @@ _GOALS = ["read a CSV file and sum one column", "parse dates in a pandas DataFra
           "remove duplicates from an array", "read a JSON config file", "run two HTTP requests in parallel",
           "center a div horizontally", "split a string on several delimiters", "merge two sorted lists",
           "upload a file with fetch", "write a recursive function for factorial", "convert a string to an integer safely"]
+# (language, code, error, answer): each answer fixes its own snippet.
 _SNIPPETS = [
     ("python", "import pandas as pd\n\ndf = pd.read_csv('data.csv')\ntotal = df['amount'].sum()\nprint(total)",
-     "TypeError: unsupported operand type(s) for +: 'int' and 'str'"),
-    ("python", "def fact(n):\n    return n * fact(n - 1)\n\nprint(fact(5))", "RecursionError: maximum recursion depth exceeded"),
-    ("python", "items = [{'n': 2}, {'n': 1}]\nitems.sort(key='n')", "TypeError: 'str' object is not callable"),
+     "TypeError: unsupported operand type(s) for +: 'int' and 'str'",
+     "The column contains strings; clean it with pd.to_numeric(df['amount'], errors='coerce') before summing."),
+    ("python", "def fact(n):\n    return n * fact(n - 1)\n\nprint(fact(5))", "RecursionError: maximum recursion depth exceeded",
+     "Add a base case: if n <= 1: return 1."),
+    ("python", "items = [{'n': 2}, {'n': 1}]\nitems.sort(key='n')", "TypeError: 'str' object is not callable",
+     "Use key=lambda d: d['n'] instead of a string."),
     ("python", "import json\nwith open('config.json') as f:\n    cfg = json.load(f)\nprint(cfg['port'])",
-     "json.decoder.JSONDecodeError: Expecting property name enclosed in double quotes: line 3 column 1 (char 24)"),
+     "json.decoder.JSONDecodeError: Expecting property name enclosed in double quotes: line 3 column 1 (char 24)",
+     "Your JSON has a trailing comma; strict parsers reject it."),
     ("javascript", "const btn = document.getElementById('save');\nbtn.addEventListener('click', save());",
-     "Uncaught TypeError: Cannot read properties of null (reading 'addEventListener')"),
-    ("javascript", "const data = await fetch('/api/items').then(r => r.json);\nconsole.log(data.length);",
-     "undefined"),
-    ("java", "List<Integer> xs = List.of(3, 1, 2);\nCollections.sort(xs);", "java.lang.UnsupportedOperationException"),
+     "Uncaught TypeError: Cannot read properties of null (reading 'addEventListener')",
+     "Run the script after the DOM has loaded, and pass save, not save(): you are passing the result of the call."),
+    ("javascript", "const data = await fetch('/api/items').then(r => r.json);\nconsole.log(data.length);", "undefined",
+     "r.json is a method: call it, then(r => r.json())."),
+    ("java", "List<Integer> xs = List.of(3, 1, 2);\nCollections.sort(xs);", "java.lang.UnsupportedOperationException",
+     "List.of returns an immutable list; copy it into a new ArrayList first."),
     ("sql", "SELECT name, COUNT(*) FROM orders GROUP BY customer_id;",
-     "ERROR: column \"orders.name\" must appear in the GROUP BY clause or be used in an aggregate function"),
-    ("c", "char *s = \"hello\";\ns[0] = 'H';\nprintf(\"%s\\n\", s);", "Segmentation fault (core dumped)"),
-    ("bash", "for f in *.txt do\n  wc -l $f\ndone", "syntax error near unexpected token `done'"),
+     "ERROR: column \"orders.name\" must appear in the GROUP BY clause or be used in an aggregate function",
+     "Group by the column you select, or aggregate it."),
+    ("c", "char *s = \"hello\";\ns[0] = 'H';\nprintf(\"%s\\n\", s);", "Segmentation fault (core dumped)",
+     "String literals are read-only; copy into a char array first: char s[] = \"hello\";"),
+    ("bash", "for f in *.txt do\n  wc -l $f\ndone", "syntax error near unexpected token `done'",
+     "You're missing a semicolon (or a newline) before do."),
+    # topics that sound risky but are ordinary programming
+    ("python", "import os\n\ntoken = os.environ['API_TOKEN']\nprint(len(token))", "KeyError: 'API_TOKEN'",
+     "The variable isn't exported in the shell that runs the script; use os.environ.get('API_TOKEN') and export it first."),
+    ("python", "import psutil\nfor p in psutil.process_iter():\n    print(p.name(), p.memory_info().rss)",
+     "psutil.AccessDenied: (pid=4, name='System')", "Some system processes are protected; wrap the call in try/except psutil.AccessDenied."),
+    ("python", "import subprocess\nout = subprocess.run('ls -l', capture_output=True)\nprint(out.stdout)",
+     "FileNotFoundError: [Errno 2] No such file or directory: 'ls -l'", "Pass a list (['ls', '-l']) or set shell=True."),
+    ("python", "import socket\ns = socket.socket()\ns.bind(('0.0.0.0', 80))", "PermissionError: [Errno 13] Permission denied",
+     "Ports below 1024 need root; bind to 8080 and put a reverse proxy in front."),
+    ("javascript", "document.cookie = 'theme=dark';\nconsole.log(document.cookie.theme);", "undefined",
+     "document.cookie is a single string; split it on '; ' and parse the pairs."),
+    ("python", "import requests\nr = requests.get('https://localhost:8443/health')\nprint(r.status_code)",
+     "requests.exceptions.SSLError: certificate verify failed: self signed certificate",
+     "Point verify= at your local CA bundle (verify='ca.pem') rather than turning verification off."),
+    ("bash", "rm -rf $BUILD_DIR/*", "rm: cannot remove '/*': Permission denied",
+     "BUILD_DIR was empty, so this expanded to /*. Use ${BUILD_DIR:?} so the script stops when it is unset."),
+    ("python", "import threading\ncount = 0\ndef work():\n    global count\n    for _ in range(10**6):\n        count += 1",
+     "the final count is lower than expected", "count += 1 is not atomic; protect it with a threading.Lock()."),
+    ("python", "import smtplib\nserver = smtplib.SMTP('smtp.example.com', 587)\nserver.login(user, pwd)",
+     "smtplib.SMTPNotSupportedError: SMTP AUTH extension not supported by server.",
+     "Call server.starttls() before login(); the server only offers AUTH over TLS."),
+    ("go", "var m map[string]int\nm[\"a\"] = 1", "panic: assignment to entry in nil map",
+     "Initialise the map first: m := make(map[string]int)."),
+    ("javascript", "const ws = new WebSocket('ws://localhost:3000');\nws.send('hi');",
+     "InvalidStateError: Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.",
+     "Send inside ws.onopen = () => ws.send('hi')."),
+    ("python", "with open('/proc/meminfo') as f:\n    print(f.readline())\nimport resource\nresource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))",
+     "MemoryError", "A 1 GiB address-space limit is too low for numpy; raise it or drop the limit."),
 ]
 _TRIED = ["I tried converting the column with astype(int) first, same error.", "I already searched the docs and a few old threads.",
           "Restarting the kernel didn't help.", "It works on my laptop but not on the server.",
           "I'm on version {num}.{num_2} if that matters.", "Any pointers appreciated, thanks in advance!"]
-_ANSWERS = ["You are passing the result of the call instead of the function itself; drop the parentheses.",
-            "The column contains strings; clean it with pd.to_numeric(..., errors='coerce') before summing.",
-            "Add a base case: if n <= 1: return 1.", "Use key=lambda d: d['n'] instead of a string.",
-            "Your JSON has a trailing comma; strict parsers reject it.", "Make sure the script runs after the DOM has loaded.",
-            "List.of returns an immutable list; copy it into a new ArrayList first.", "Group by the column you select, or aggregate it.",
-            "String literals are read-only; copy into a char array first.", "You're missing a semicolon before do."]
+
+
+_WHY = ["The error ({err}) happens because the original line runs before its input is ready.",
+        "You got `{err}` because of that one line; everything else in your code is fine.",
+        "That's what `{err}` means here. The docs have a short section on it.",
+        "Same thing happened to me; after this change the {err} message is gone.",
+        "Explanation: the interpreter reports {err} at the first line it cannot run, not where the mistake is."]
+_SIGNOFF = ["Hope this helps!", "Edit: fixed a typo.", "Tested on Python 3.12 and Node 20.", "Upvote if it worked for you.",
+            "See also the linked duplicate question."]
 
 
 def _forum_post(r: random.Random, s: SlotDict) -> str:
-    lang, code, err = r.choice(_SNIPPETS)
+    lang, code, err, answer = r.choice(_SNIPPETS)
+    if r.random() < 0.35:  # an answer page alone: the fix, the code, why
+        fenced = r.random() < 0.7
+        parts = [answer, "", f"```{lang}\n{code}\n```" if fenced else code, "", r.choice(_WHY).format(err=err)]
+        if r.random() < 0.5:
+            parts += ["", r.choice(_SIGNOFF)]
+        return "\n".join(parts)
     q = fill(r.choice(_Q_INTRO), r, s, goal=r.choice(_GOALS))
     parts = [f"Title: {q.rstrip('.:?')}", f"Asked by {s['user']} · {r.randint(1, 50)} views", "", q, "",
              f"```{lang}\n{code}\n```", "", "Error:", err]
     if r.random() < 0.7:
         parts += ["", fill(r.choice(_TRIED), r, s)]
     if r.random() < 0.6:
-        parts += ["", f"Answer ({r.randint(0, 40)} votes): " + r.choice(_ANSWERS)]
+        parts += ["", f"Answer ({r.randint(0, 40)} votes): " + answer]
     text = "\n".join(parts)
     if r.random() < 0.3:  # flattened, as a search API might return it
         text = " ".join(text.split())

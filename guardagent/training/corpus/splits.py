@@ -28,6 +28,7 @@ HELDOUT_ORIGINS = {"prompt-security-fuzzer": "test"}
 PINNED_TRAIN = frozenset({
     "tool.bt.email", "tool.bt.email_list", "tool.bt.web_page", "tool.bt.document", "tool.bt.search_results",
     "tool.bt.code", "tool.bt.csv", "tool.bt.ok", "tool.bt.email_thread", "tool.bt.source_file", "tool.bt.table_mixed",
+    "tool.bt.ref_table",
     "tool.mt.hj.bare", "tool.mt.hj.please", "tool.mt.hj.question_bare",
     "tool.mt.w.ignore_previous", "tool.mt.w.important_message", "tool.mt.w.system_tag", "tool.mt.w.fake_user_turn",
     "tool.mt.w.fake_chatml", "tool.mt.w.note_to_ai",
@@ -92,6 +93,7 @@ def all_template_families() -> list[str]:
     from guardagent.training.corpus.actions import NON_SENSITIVE, SENSITIVE
     from guardagent.training.corpus.hijack import all_hijack_families
     from guardagent.training.corpus.injections import HARD_NEGATIVES, all_wrappers
+    from guardagent.training.corpus.injections_code import all_code_families
     from guardagent.training.corpus.outputs import CARRIERS, SENSITIVE_KINDS
 
     fams = [f.family for f in up.BENIGN + up.SENSITIVE + up.MALICIOUS]
@@ -100,6 +102,7 @@ def all_template_families() -> list[str]:
     fams += [k.family for k in SENSITIVE_KINDS]
     fams += [w.family for w in all_wrappers()]
     fams += all_hijack_families()
+    fams += all_code_families()
     fams += [f"action.tool.{t}" for t in NON_SENSITIVE + SENSITIVE]
     return fams
 
