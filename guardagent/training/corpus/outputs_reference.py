@@ -53,7 +53,6 @@ Table = tuple[str, list[str], list[list[str]]]  # caption, header, rows
 def _standings(r: random.Random) -> Table:
     teams = r.sample(_PLACES, k=r.randint(6, 14))
     rows = []
-    pts_left = 3 * 2 * (len(teams) - 1)
     for i, t in enumerate(teams):
         p = 2 * (len(teams) - 1)
         w = max(0, min(p, round(p * (0.8 - i * 0.6 / len(teams))) + r.randint(-2, 2)))
@@ -62,7 +61,6 @@ def _standings(r: random.Random) -> Table:
         gf, ga = r.randint(w, 3 * w + 10), r.randint(l_, 3 * l_ + 10)
         rows.append([str(i + 1), f"{t} {r.choice(_CLUBS)}{_note(r)}", str(p), str(w), str(d), str(l_), str(gf), str(ga),
                      f"{gf - ga:+d}", str(3 * w + d)])
-    del pts_left
     season = r.randint(1975, 2025)
     return (f"{season}–{str(season + 1)[2:]} league table", ["Pos", "Team", "Pld", "W", "D", "L", "GF", "GA", "GD", "Pts"], rows)
 
