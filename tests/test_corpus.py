@@ -362,3 +362,14 @@ def test_forum_answers_fix_their_own_snippet():
         assert len(hits) >= 1, text
         if "Answer (" in text or not text.startswith("Title:"):
             assert any(" ".join(ans.split()) in " ".join(text.split()) for _c, ans in hits), text
+
+
+def test_cli_build_names_an_output_dir_it_cannot_create(tmp_path, capsys):
+    """The output directory is checked before the (slow) build; the error names it."""
+    from guardagent.cli import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    rc = main(["corpus", "build", "--out", str(blocker / "sub"), "--size", "small", "--no-external"])
+    assert rc != 0
+    assert str(blocker / "sub") in capsys.readouterr().err

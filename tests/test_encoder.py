@@ -227,3 +227,13 @@ def test_garbage_weights_with_matching_digest_is_a_clear_error(tmp_path):
 def test_unknown_option_is_a_clear_error():
     with pytest.raises(ScreenError, match="unknown option"):
         enc.from_policy(GuardPolicy(), {"weigths_dir": "x"})
+
+
+def test_default_policy_refuses_a_chosen_weights_dir_that_is_empty(monkeypatch, tmp_path):
+    """An explicit GUARDAGENT_ENCODER_DIR without weights is an error naming it, not a silent
+    fall back to the rules screen alone."""
+    from guardagent.taxonomy import GuardError
+
+    monkeypatch.setenv("GUARDAGENT_ENCODER_DIR", str(tmp_path))
+    with pytest.raises(GuardError, match=str(tmp_path)):
+        GuardPolicy.default()

@@ -30,6 +30,7 @@ def _build(args: argparse.Namespace) -> int:
     from guardagent.training.corpus import build_screen_dataset, save
 
     datasets.disable_progress_bars()  # one summary line instead of a bar per split
+    _check_writable(args.out)  # before the build, which takes a while
     t0 = time.perf_counter()
     ds = build_screen_dataset(seed=args.seed, external=not args.no_external, size=args.size)
     out = save(ds, args.out, n_per_scenario=args.episodes_per_scenario, seed=args.seed)
@@ -40,6 +41,20 @@ def _build(args: argparse.Namespace) -> int:
     print(f"wrote {out} ({sizes}) in {time.perf_counter() - t0:.1f}s; filters: "
           + ", ".join(f"{k}={v}" for k, v in rep.get("filters", {}).items()))
     return 0
+
+
+def _check_writable(out: str) -> None:
+    import os
+    from pathlib import Path
+
+    from guardagent.taxonomy import GuardError
+
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise GuardError(f"cannot create the output directory {out}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise GuardError(f"the output directory {out} is not writable")
 
 
 def _stats(args: argparse.Namespace) -> int:
