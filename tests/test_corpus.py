@@ -223,6 +223,9 @@ def test_external_sources_are_optional_and_clean(monkeypatch):
     full, report = build_rows(seed=0, external=True, size="small")
     held = [r for r in full if r["origin"] == "prompt-security-fuzzer"]
     assert all(r["split"] == "test" for r in held)
+    # deepset's "injections" (write C++ code, say X) are hijacks of data, not harmful user asks
+    deepset = [r for r in held if r["family"].startswith("ext.psfuzz.injections")]
+    assert deepset and all(r["source"] == "tool" and r["label"] == "malicious" and r["tool_name"] for r in deepset)
     assert {s["name"] for s in report["sources"]} == {u["name"] for u in used}
 
 
@@ -373,3 +376,17 @@ def test_cli_build_names_an_output_dir_it_cannot_create(tmp_path, capsys):
     rc = main(["corpus", "build", "--out", str(blocker / "sub"), "--size", "small", "--no-external"])
     assert rc != 0
     assert str(blocker / "sub") in capsys.readouterr().err
+
+
+def test_hijack_tasks_are_benign_as_the_users_own_requests():
+    from guardagent.training.corpus.hijack import USER_TASKS, assist_families, assist_request
+    from guardagent.training.corpus.slots import SlotDict
+
+    assert USER_TASKS and not any("user" in t or "above" in t for t in USER_TASKS)
+    rows, _ = build_rows(seed=0, external=False, size="small")
+    own = [r for r in rows if r["family"].startswith("user.bu.assist.")]
+    assert own and all(r["source"] == "user" and r["label"] == "benign" for r in own)
+    assert {r["split"] for r in own} <= {"train", "validation", "test"} and any(r["split"] == "train" for r in own)
+    r = random.Random(1)
+    text = assist_request(assist_families()[1], r, SlotDict(r))
+    assert text.startswith("Can you ") and text.endswith("?") and "{" not in text

@@ -14,7 +14,7 @@ import yaml
 from guardagent.training.corpus import user_prompts as up
 from guardagent.training.corpus.actions import HARMFUL_CALLS, NON_SENSITIVE, SENSITIVE, harmful_call, render_call
 from guardagent.training.corpus.filters import apply_filters, normalize
-from guardagent.training.corpus.hijack import all_hijack_families, hijack_task, render_hijack
+from guardagent.training.corpus.hijack import all_hijack_families, assist_families, assist_request, hijack_task, render_hijack
 from guardagent.training.corpus.injections_code import all_code_families, render_code_injection
 from guardagent.training.corpus.injections import GOALS, HARD_NEGATIVES, FORMS, POSITIONS, all_wrappers, embed, goals_for, render_injection
 from guardagent.training.corpus.outputs import CARRIERS, SENSITIVE_KINDS, Carrier, carriers_for
@@ -26,14 +26,14 @@ COLUMNS = ("id", "text", "source", "label", "scenario", "family", "origin", "dom
 
 #: Target rows per group for size="full" (before filters); "small" scales them down.
 TARGETS: dict[str, int] = {
-    "user.bu": 11000, "user.su": 4500, "user.mu": 4200, "user.jb": 2000,
+    "user.bu": 15000, "user.su": 4500, "user.mu": 5500, "user.jb": 2000, "user.assist": 2000,
     "tool.bt": 9000, "tool.hn": 1500, "tool.mt": 9000, "tool.hj": 5000, "tool.code": 3000,
     "tool.st": 4000,
     "action.benign": 4000, "action.sensitive": 3000, "action.malicious": 3000,
 }
 SCALE = {"full": 1.0, "small": 0.012}
 #: Carriers whose shapes vary most get more rows (dense reference tables, developer Q&A).
-CARRIER_WEIGHT = {"ref_table": 3.0, "forum_post": 2.0, "table_mixed": 1.5}
+CARRIER_WEIGHT = {"ref_table": 3.0, "forum_post": 3.0, "table_mixed": 1.5}
 
 # Legitimate argument variants for sensitive tools whose default args are too uniform.
 _LEGIT_ARGS: dict[str, tuple[dict[str, str], ...]] = {
@@ -96,6 +96,12 @@ def user_rows(seed: int, scale: float) -> list[dict[str, Any]]:
                 text, _args = fam.render(r)
                 return _row(up.decorate(text, r), "user", fam.label, fam.family, domain=fam.domain)
             rows += _unique(k, make)
+    # the hijack tasks as the user's own asks (benign): the source, not the task, makes a hijack
+    fams = assist_families()
+    k = _per_family(TARGETS["user.assist"], len(fams), scale)
+    for family in fams:
+        r = _rng(seed, family)
+        rows += _unique(k, lambda family=family, r=r: _row(assist_request(family, r, SlotDict(r)), "user", "benign", family))
     # jailbreak-wrapped malicious requests: wrapper and request come from the same split
     k = _per_family(TARGETS["user.jb"], len(up.JAILBREAKS), scale)
     m = template_split_map()
@@ -179,7 +185,8 @@ def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
             if r.random() < 0.5:  # inside a realistic result, like the injections are
                 c = r.choice(same_split)
                 carrier, tool = _carrier_text(c, r)
-                text = embed(carrier, c.fmt, text, "plain", r.choice(POSITIONS), r)
+                # in the same forms the injections take, so a form (hidden span, comment) is no label cue
+                text = embed(carrier, c.fmt, text, r.choice(FORMS), r.choice(POSITIONS), r)
             return _row(text, "tool", "benign", family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
         rows += _unique(k, make)
     # sensitive results

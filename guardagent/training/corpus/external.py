@@ -55,8 +55,8 @@ SOURCES: dict[str, dict[str, str]] = {
               "what": "single-parameter jailbreak templates filled with guardagent's own malicious requests."},
     "prompt-security-fuzzer": {"package": "ps_fuzz", "licence": "MIT (prompt-security-fuzzer); injection set "
                                                                "from deepset/prompt-injections (Apache-2.0)",
-                               "what": "direct prompt injections and attack templates (filled with our requests); "
-                                       "held out: test split only."},
+                               "what": "deepset's prompt injections (as injected tool results) and attack templates "
+                                       "(filled with our requests, as user prompts); held out: test split only."},
     "inspect-evals:tau2": {"package": "inspect_evals", "licence": "MIT (inspect-evals); tau2-bench data (MIT, Sierra)",
                            "what": "tau2 knowledge-base documents, policies/manuals and database records as clean tool results, "
                                    "and KB documents carrying guardagent's own injections."},
@@ -305,6 +305,22 @@ def load_pyrit(r: random.Random, cap: int, files: list[str], user_split: dict[st
 
 
 # ------------------------------------------------------------------ prompt-security-fuzzer (held out)
+def _in_tool_result(text: str, family: str, r: random.Random) -> Row:
+    """A deepset-style injection inside a clean tool result.
+
+    Its labels mean "an instruction that hijacks the app" ("write C++ code", "say you hate X"):
+    in data the agent reads that is an injection, but as a user's own request most are harmless,
+    so they are tool results here, never harmful user prompts.
+    """
+    from guardagent.training.corpus.outputs import CARRIERS
+    from guardagent.training.corpus.tools import TOOL_BY_NAME
+
+    c = r.choice([c for c in CARRIERS if c.key != "ok"])
+    tool = r.choice(c.tools)
+    body = embed(c.gen(r, SlotDict(r)), c.fmt, text, "plain", r.choice(POSITIONS), r)
+    return _row(body, "tool", "malicious", family, "prompt-security-fuzzer", TOOL_BY_NAME[tool].domain, tool)
+
+
 def load_psfuzz(r: random.Random, cap: int, files: list[str]) -> tuple[list[Row], list[str]]:
     root = package_dir("ps_fuzz")
     if root is None:
@@ -320,7 +336,7 @@ def load_psfuzz(r: random.Random, cap: int, files: list[str]) -> tuple[list[Row]
             files.append(str(p.relative_to(root.parent)))
             for i, x in enumerate(_sample(recs, cap, r)):
                 if x.get("label") == 1 and x.get("text"):
-                    rows.append(_row(x["text"], "user", "malicious", f"ext.psfuzz.injections.{i % 5}", "prompt-security-fuzzer"))
+                    rows.append(_in_tool_result(x["text"], f"ext.psfuzz.injections.{i % 5}", r))
         except ImportError:
             notes.append("prompt-security-fuzzer: pyarrow missing, parquet injections skipped")
     for p in sorted((root / "attacks").glob("*.py")):

@@ -28,7 +28,7 @@ HELDOUT_ORIGINS = {"prompt-security-fuzzer": "test"}
 PINNED_TRAIN = frozenset({
     "tool.bt.email", "tool.bt.email_list", "tool.bt.web_page", "tool.bt.document", "tool.bt.search_results",
     "tool.bt.code", "tool.bt.csv", "tool.bt.ok", "tool.bt.email_thread", "tool.bt.source_file", "tool.bt.table_mixed",
-    "tool.bt.ref_table",
+    "tool.bt.ref_table", "tool.bt.hn_hidden_markup",
     "tool.mt.hj.bare", "tool.mt.hj.please", "tool.mt.hj.question_bare",
     "tool.mt.w.ignore_previous", "tool.mt.w.important_message", "tool.mt.w.system_tag", "tool.mt.w.fake_user_turn",
     "tool.mt.w.fake_chatml", "tool.mt.w.note_to_ai",
@@ -91,7 +91,7 @@ def template_split_map() -> dict[str, str]:
 def all_template_families() -> list[str]:
     from guardagent.training.corpus import user_prompts as up
     from guardagent.training.corpus.actions import NON_SENSITIVE, SENSITIVE
-    from guardagent.training.corpus.hijack import all_hijack_families
+    from guardagent.training.corpus.hijack import all_hijack_families, assist_families
     from guardagent.training.corpus.injections import HARD_NEGATIVES, all_wrappers
     from guardagent.training.corpus.injections_code import all_code_families
     from guardagent.training.corpus.outputs import CARRIERS, SENSITIVE_KINDS
@@ -101,7 +101,7 @@ def all_template_families() -> list[str]:
     fams += [c.family for c in CARRIERS] + [f"tool.bt.{k}" for k, _t in HARD_NEGATIVES]
     fams += [k.family for k in SENSITIVE_KINDS]
     fams += [w.family for w in all_wrappers()]
-    fams += all_hijack_families()
+    fams += all_hijack_families() + assist_families()
     fams += all_code_families()
     fams += [f"action.tool.{t}" for t in NON_SENSITIVE + SENSITIVE]
     return fams
