@@ -169,7 +169,7 @@ def assist_request(family: str, r: random.Random, s: SlotDict) -> str:
     goal = _fill_task(r.choice(USER_TASKS), r, s)
     text = frame.replace("{Goal}", goal[:1].upper() + goal[1:]).replace("{goal}", goal)
     text = text.replace("{question}", r.choice(QUESTIONS)).replace("{purpose}", r.choice(_PURPOSES))
-    return text.replace("?.", "?").replace("?, thanks.", "? Thanks.").replace("??", "?").replace("?? ", "? ")
+    return text.replace("?.", "?").replace("?, thanks.", "? Thanks.").replace("??", "?")
 
 
 def all_hijack_families() -> list[str]:
