@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -144,3 +146,41 @@ def test_row_cap_gives_small_groups_square_root_shares():
     ratio = got[("tool", "malicious")] / got[("user", "benign")]
     assert 2.9 < ratio < 3.4
     assert _stratified_cap(rows, None, random.Random(0)) is rows
+
+
+def test_worst_window_loss_and_mid_text_crops(tmp_path):
+    """A long benign tool result is taught on its least benign window too, and a share of
+    one-window benign results on a crop that starts mid-text (a later window's view)."""
+    from guardagent.screens.encoder.model import Windower, load_tokenizer
+
+    ds = toy_dataset()
+    long_mail = "Subject: Quarterly report\n" + " ".join(f"Line {i}: revenue grew in region {i}." for i in range(40))
+    from datasets import Dataset, DatasetDict
+
+    extra = [{"id": f"long-{i}", "text": long_mail[i:], "source": "tool", "label": "benign", "scenario": "",
+              "family": "toy", "origin": "handmade", "domain": "general", "tool_name": "read_email",
+              "split": "train"} for i in range(3)]
+    memo = ("Subject: Team offsite\nHi all, the offsite moves to the lake house on the 14th. Bring boots, "
+            "a rain jacket and your laptop; we start at nine with the roadmap review.")
+    extra.append({**extra[0], "id": "memo", "text": memo})
+    train = Dataset.from_list(list(ds["train"]) + extra)
+    ds = DatasetDict(train=train, validation=ds["validation"], test=ds["test"])
+    said: list[str] = []
+    cfg = TrainConfig(seed=2, epochs=4, max_steps=6, batch_size=8, lr=3e-3, max_len=64, threads=1,
+                      benign_windows="worst", benign_crops=1.0)
+    res = train_screen(ds, tmp_path / "out", cfg, progress=said.append, calibrate=False)
+    assert res.steps == 6 and all(math.isfinite(x) for x in res.losses)
+    crops = [m for m in said if "mid-text crop" in m]
+    w = Windower(load_tokenizer(), cfg.window())
+    assert len(w.windows("tool", memo)) == 1 and len(w.tok(memo, add_special_tokens=False)["input_ids"]) >= 32
+    # the memo (one window, >= half of it) is cropped; the short toy texts and the
+    # multi-window mails are not
+    assert crops and int(crops[0].split()[0]) == 1
+    chunk = w.tok("Order #1234 shipped on Monday.", add_special_tokens=False)["input_ids"]
+    assert w.content("tool", w.wrap("tool", chunk)) == chunk
+
+
+@pytest.mark.parametrize("bad", [{"benign_windows": "max"}, {"benign_crops": 1.5}])
+def test_bad_window_options_are_clear_errors(tmp_path, bad):
+    with pytest.raises(TrainError, match="benign_"):
+        train_screen(toy_dataset(), tmp_path, TrainConfig(max_steps=1, threads=1, **bad), calibrate=False)

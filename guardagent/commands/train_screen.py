@@ -42,6 +42,10 @@ def register(subparsers) -> None:
     p.add_argument("--dataset", default=None, help="load a saved DatasetDict (datasets.save_to_disk) instead of building one")
     p.add_argument("--freeze-layers", type=int, default=3, help="frozen lower blocks, cached once (default 3 of 6)")
     p.add_argument("--max-len", type=int, default=256, help="tokens per window (default 256)")
+    p.add_argument("--benign-windows", default="mean", choices=["mean", "worst"],
+                   help="teach a long benign text on every window alike (mean) or also on its least benign window (worst)")
+    p.add_argument("--benign-crops", type=float, default=0.0, metavar="P",
+                   help="share of benign tool results taught on a mid-text crop (default 0)")
     p.add_argument("--eval-backend", default="auto", choices=["auto", "torch", "onnx-int8", "onnx"],
                    help="backend that scores validation/test (default: what the screen ships with)")
     p.set_defaults(func=run)
@@ -86,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
         freeze_layers=args.freeze_layers,
         max_len=args.max_len,
         eval_backend=args.eval_backend,
+        benign_windows=args.benign_windows,
+        benign_crops=args.benign_crops,
     )
     res = train_screen(ds, Path(args.out), cfg, progress=lambda m: print(m, flush=True))
     print(f"done in {time.time() - t0:.0f}s: {res.out_dir}", flush=True)

@@ -82,6 +82,14 @@ class TrainConfig:
     head_dropout: float = 0.1
     #: Windows per row during training (the most suspicious/first/last are kept).
     train_windows: int = 3
+    #: How a benign row of several windows is taught: "mean" (every window alike) or "worst"
+    #: (half the mean, half the window the screen finds least benign: inference flags a text
+    #: when *any* window fires, so the worst window is the one that costs a false positive).
+    benign_windows: str = "mean"
+    #: Share of benign tool results (one window, at least half of it) taught on a crop that starts
+    #: 20-60 % into the text instead of on the whole text: a long result's later windows start
+    #: mid-text at inference, a view the corpus's mostly short results rarely give.
+    benign_crops: float = 0.0
     max_len: int = 256
     overlap: int = 32
     max_windows: int = 32
@@ -231,6 +239,10 @@ def train_screen(
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if "train" not in dataset:
         raise TrainError("screen dataset has no 'train' split")
+    if cfg.benign_windows not in ("mean", "worst"):
+        raise TrainError(f"benign_windows must be 'mean' or 'worst', not {cfg.benign_windows!r}")
+    if not 0.0 <= cfg.benign_crops <= 1.0:
+        raise TrainError(f"benign_crops is a share between 0 and 1, not {cfg.benign_crops!r}")
     out = Path(out_dir)
     _set_determinism(cfg.seed, cfg.threads)
     rng = random.Random(cfg.seed)
@@ -241,9 +253,19 @@ def train_screen(
     if not rows:
         raise TrainError("the train split is empty")
     examples = []
+    crop_rng = random.Random(f"crop:{cfg.seed}")  # own stream: the data order stays that of seed
+    cropped, crop_min = 0, cfg.max_len // 2
     for r in rows:
-        ws = windower.windows(r["source"], r["text"], max_windows=cfg.train_windows)
-        examples.append(([w.ids for w in ws], LABEL_ORDER.index(r["label"])))
+        ws = [w.ids for w in windower.windows(r["source"], r["text"], max_windows=cfg.train_windows)]
+        if cfg.benign_crops and r["source"] == "tool" and r["label"] == "benign" and len(ws) == 1:
+            chunk = windower.content(r["source"], ws[0])
+            if len(chunk) >= crop_min and crop_rng.random() < cfg.benign_crops:
+                start = crop_rng.randint(len(chunk) // 5, (3 * len(chunk)) // 5)
+                ws = [windower.wrap(r["source"], chunk[start:])]
+                cropped += 1
+        examples.append((ws, LABEL_ORDER.index(r["label"])))
+    if cropped:
+        say(f"{cropped} benign tool results taught on a mid-text crop")
     counts = [sum(1 for _, y in examples if y == c) for c in range(len(LABEL_ORDER))]
     n = len(examples)
     weights = torch.tensor(
@@ -270,6 +292,7 @@ def train_screen(
         opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm))
     )
     pad = windower.pad
+    worst_benign = cfg.benign_windows == "worst"
     losses: list[float] = []
     t0 = time.time()
     step = 0
@@ -299,7 +322,12 @@ def train_screen(
         for j, (_, y) in enumerate(batch):
             lp = logp[owner_t == j][:, y]
             # benign: every window benign; malicious/sensitive: the most-likely window
-            nll = -lp.mean() if y == 0 else -lp.max()
+            if y != 0:
+                nll = -lp.max()
+            elif worst_benign and lp.numel() > 1:
+                nll = -(lp.mean() + lp.min()) / 2
+            else:
+                nll = -lp.mean()
             per_row.append(nll * weights[y])
         loss = torch.stack(per_row).sum() / sum(float(weights[y]) for _, y in batch)
         opt.zero_grad(set_to_none=True)

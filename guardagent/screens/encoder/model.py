@@ -170,8 +170,13 @@ class Windower:
             src: tokenizer(p, add_special_tokens=False)["input_ids"] for src, p in SOURCE_PREFIX.items()
         }
 
-    def _wrap(self, source: str, chunk: list[int]) -> list[int]:
+    def wrap(self, source: str, chunk: list[int]) -> list[int]:
+        """``[CLS] <source prefix> [SEP] chunk [SEP]``: one window as the network reads it."""
         return [self.cls, *self.prefix_ids[source], self.sep, *chunk, self.sep]
+
+    def content(self, source: str, window_ids: Sequence[int]) -> list[int]:
+        """The chunk of a window built by :meth:`wrap` (its tokens without prefix and specials)."""
+        return list(window_ids[len(self.prefix_ids[source]) + 2 : -1])
 
     def windows(self, source: str, text: str, max_windows: int | None = None) -> list[Window]:
         cfg = self.cfg
@@ -184,14 +189,14 @@ class Windower:
         enc = self.tok(text, add_special_tokens=False, return_offsets_mapping=True)
         ids, offs = enc["input_ids"], enc["offset_mapping"]
         if len(ids) <= content:
-            return [Window(self._wrap(source, ids), 0, len(text))]
+            return [Window(self.wrap(source, ids), 0, len(text))]
         step = content - cfg.overlap
         starts = list(range(0, len(ids) - cfg.overlap, step))
         spans = [(s, min(s + content, len(ids))) for s in starts]
         if len(spans) > k:
             cues = [cue_density(text[offs[s][0] : offs[e - 1][1]]) for s, e in spans]
             spans = [spans[i] for i in select_windows(len(spans), k, cues)]
-        return [Window(self._wrap(source, ids[s:e]), offs[s][0], offs[e - 1][1]) for s, e in spans]
+        return [Window(self.wrap(source, ids[s:e]), offs[s][0], offs[e - 1][1]) for s, e in spans]
 
     def _huge(self, source: str, text: str, content: int, k: int) -> list[Window]:
         # about 4 characters per token for prose; denser text is truncated per block
@@ -209,7 +214,7 @@ class Windower:
             s = starts[i]
             piece = text[s : s + block]
             ids = self.tok(piece, add_special_tokens=False, truncation=True, max_length=content)["input_ids"]
-            out.append(Window(self._wrap(source, ids), s, s + len(piece)))
+            out.append(Window(self.wrap(source, ids), s, s + len(piece)))
         return out
 
 
