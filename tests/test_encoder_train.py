@@ -184,3 +184,79 @@ def test_worst_window_loss_and_mid_text_crops(tmp_path):
 def test_bad_window_options_are_clear_errors(tmp_path, bad):
     with pytest.raises(TrainError, match="benign_"):
         train_screen(toy_dataset(), tmp_path, TrainConfig(max_steps=1, threads=1, **bad), calibrate=False)
+
+
+@pytest.mark.parametrize("freeze", [3, 0])
+def test_linear_probe_then_tail_average(tmp_path, freeze):
+    """LP-FT fits the head on frozen features first (its loss beats the random head's), and
+    tail averaging leaves the mean of the last steps' weights, not the last step's."""
+    import torch
+    from guardagent.screens.encoder.model import build_network
+    from guardagent.training import screen_trainer as st
+
+    ds = toy_dataset()
+    said: list[str] = []
+    cfg = TrainConfig(seed=3, epochs=4, max_steps=8, batch_size=8, lr=3e-3, max_len=64, threads=1,
+                      probe_steps=60, average_tail=0.5, freeze_layers=freeze)
+    res = train_screen(ds, tmp_path / "out", cfg, progress=said.append, calibrate=False)
+    assert res.steps == 8 and all(math.isfinite(x) for x in res.losses)
+    probe = [m for m in said if m.startswith("linear probe")]
+    assert probe and float(probe[0].split("loss ")[1].split()[0]) < math.log(3)
+    assert any("averaged over the last 4 steps" in m for m in said)
+
+    # the probe alone: a random head's loss on the same bag of windows falls
+    torch.manual_seed(0)
+    net = build_network(4, 8.0, lora_from_layer=3)
+    from guardagent.screens.encoder.model import Windower, load_tokenizer
+    w = Windower(load_tokenizer(), cfg.window())
+    rows = st._rows(ds["train"])
+    examples = [([x.ids for x in w.windows(r["source"], r["text"], 3)], st.LABEL_ORDER.index(r["label"])) for r in rows]
+    cache = st._cache_lower(net, examples, 3, w.pad)
+    weights = torch.ones(3)
+    before = st._probe_head(net, examples, cache, 3, w.pad, weights, 1, False)
+    after = st._probe_head(net, examples, cache, 3, w.pad, weights, 80, False)
+    assert after < before * 0.8
+
+
+@pytest.mark.parametrize("bad", [{"average_tail": 1.0}, {"average_tail": -0.1}, {"probe_steps": -1}])
+def test_bad_probe_and_average_options_are_clear_errors(tmp_path, bad):
+    name = next(iter(bad))
+    with pytest.raises(TrainError, match=name):
+        train_screen(toy_dataset(), tmp_path, TrainConfig(max_steps=1, threads=1, **bad), calibrate=False)
+
+
+def test_soup_is_the_mean_of_its_members(tmp_path):
+    """A soup's merged weights are exactly the mean of its members' merged weights, and each
+    member is the single model its options would train (same start, same data order)."""
+    from guardagent.screens.encoder.model import load_network
+
+    from datasets import Dataset, DatasetDict
+
+    ds = toy_dataset()
+    long_mail = "Subject: Quarterly report\n" + " ".join(f"Line {i}: revenue grew in region {i}." for i in range(40))
+    extra = [{**ds["train"][0], "id": f"long-{i}", "text": long_mail[i:], "source": "tool", "label": "benign",
+              "tool_name": "read_email"} for i in range(4)]
+    ds = DatasetDict(train=Dataset.from_list(list(ds["train"]) + extra), validation=ds["validation"], test=ds["test"])
+    common = dict(seed=4, epochs=4, max_steps=5, batch_size=8, lr=3e-3, max_len=64, threads=1)
+    said: list[str] = []
+    train_screen(ds, tmp_path / "soup", TrainConfig(**common, soup=("mean", "worst")), progress=said.append,
+                 calibrate=False)
+    assert sum("soup member" in m for m in said) == 2
+    train_screen(ds, tmp_path / "mean", TrainConfig(**common), calibrate=False)
+    train_screen(ds, tmp_path / "worst", TrainConfig(**common, benign_windows="worst"), calibrate=False)
+    nets = {name: load_network(tmp_path / name)[0] for name in ("soup", "mean", "worst")}
+    assert int(load_network(tmp_path / "soup")[1]["lora_r"]) == 2 * TrainConfig().lora_r
+    sd = {name: dict(net.named_parameters()) for name, net in nets.items()}
+    moved = 0
+    for key, w in sd["soup"].items():
+        mean = (sd["mean"][key] + sd["worst"][key]) / 2
+        assert torch.allclose(w, mean, atol=1e-5), key
+        moved += int(not torch.allclose(sd["mean"][key], sd["worst"][key]))
+    assert moved > 0  # the members differ, so the test can tell a mean from a copy
+
+
+@pytest.mark.parametrize("members,match", [(("mean",), "at least two"), (("max", "mean"), "'mean' or 'worst'"),
+                                           (("worst:x", "mean"), "number"), (("worst:2", "mean"), "between 0 and 1")])
+def test_bad_soup_is_a_clear_error(tmp_path, members, match):
+    with pytest.raises(TrainError, match=match):
+        train_screen(toy_dataset(), tmp_path, TrainConfig(max_steps=1, threads=1, soup=members), calibrate=False)

@@ -46,6 +46,13 @@ def register(subparsers) -> None:
                    help="teach a long benign text on every window alike (mean) or also on its least benign window (worst)")
     p.add_argument("--benign-crops", type=float, default=0.0, metavar="P",
                    help="share of benign tool results taught on a mid-text crop (default 0)")
+    p.add_argument("--probe-steps", type=int, default=0, metavar="N",
+                   help="fit the head alone on the frozen features for N full-batch steps before fine-tuning (LP-FT; default 0 = off)")
+    p.add_argument("--average-tail", type=float, default=0.0, metavar="F",
+                   help="average the trained weights over the last share F of the steps (default 0 = off)")
+    p.add_argument("--soup", nargs="+", default=None, metavar="MEMBER",
+                   help="train one member per MEMBER (mean | worst | worst:CROPS) from the same start and ship "
+                        "their weight average, e.g. --soup mean worst:0.5 (default: one model)")
     p.add_argument("--eval-backend", default="auto", choices=["auto", "torch", "onnx-int8", "onnx"],
                    help="backend that scores validation/test (default: what the screen ships with)")
     p.set_defaults(func=run)
@@ -92,6 +99,9 @@ def run(args: argparse.Namespace) -> int:
         eval_backend=args.eval_backend,
         benign_windows=args.benign_windows,
         benign_crops=args.benign_crops,
+        probe_steps=args.probe_steps,
+        average_tail=args.average_tail,
+        soup=tuple(args.soup or ()),
     )
     res = train_screen(ds, Path(args.out), cfg, progress=lambda m: print(m, flush=True))
     print(f"done in {time.time() - t0:.0f}s: {res.out_dir}", flush=True)

