@@ -260,3 +260,21 @@ def test_soup_is_the_mean_of_its_members(tmp_path):
 def test_bad_soup_is_a_clear_error(tmp_path, members, match):
     with pytest.raises(TrainError, match=match):
         train_screen(toy_dataset(), tmp_path, TrainConfig(max_steps=1, threads=1, soup=members), calibrate=False)
+
+
+@pytest.mark.parametrize("opts", [{}, {"benign_windows": "worst", "benign_crops": 0.5, "probe_steps": 300, "average_tail": 0.3},
+                                  {"soup": ("mean", "worst:0.5")}])
+def test_model_card_rebuild_command_parses_back_to_the_same_config(opts):
+    import shlex
+    from dataclasses import asdict
+
+    from guardagent.cli import build_parser
+    from guardagent.training.screen_trainer import rebuild_command
+
+    cfg = TrainConfig(seed=13, epochs=0.95, lr=1e-3, max_train=20000, **opts)
+    argv = shlex.split(rebuild_command(asdict(cfg)))[1:]
+    args = build_parser().parse_args(argv)
+    assert (args.seed, args.epochs, args.lr, args.max_train) == (13, 0.95, 1e-3, 20000)
+    assert (args.benign_windows, args.benign_crops) == (cfg.benign_windows, cfg.benign_crops)
+    assert (args.probe_steps, args.average_tail) == (cfg.probe_steps, cfg.average_tail)
+    assert tuple(args.soup or ()) == cfg.soup

@@ -739,6 +739,29 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def rebuild_command(tr: dict[str, Any]) -> str:
+    """The ``guardagent train-screen`` command line that retrains with these settings."""
+    cmd = (
+        f"guardagent train-screen --out DIR --seed {tr.get('seed')} --epochs {tr.get('epochs')} --lr {tr.get('lr')} "
+        f"--batch-size {tr.get('batch_size')} --lora-r {tr.get('lora_r')} --freeze-layers {tr.get('freeze_layers')} "
+        f"--max-len {tr.get('max_len')} --threads {tr.get('threads')}"
+    )
+    if tr.get("max_train"):
+        cmd += f" --max-train {tr['max_train']}"
+    if tr.get("soup"):
+        cmd += " --soup " + " ".join(tr["soup"])
+    else:
+        if tr.get("benign_windows", "mean") != "mean":
+            cmd += f" --benign-windows {tr['benign_windows']}"
+        if tr.get("benign_crops"):
+            cmd += f" --benign-crops {tr['benign_crops']}"
+    if tr.get("probe_steps"):
+        cmd += f" --probe-steps {tr['probe_steps']}"
+    if tr.get("average_tail"):
+        cmd += f" --average-tail {tr['average_tail']}"
+    return cmd
+
+
 def write_card(out: Path, conf: dict[str, Any], metrics: dict[str, Any]) -> Path:
     tr = conf.get("train", {})
     lines = [
@@ -758,10 +781,12 @@ def write_card(out: Path, conf: dict[str, Any], metrics: dict[str, Any]) -> Path
         f"- windows: {conf['window']['max_len']} tokens, overlap {conf['window']['overlap']}, "
         f"at most {conf['window']['max_windows']} per text at inference (most severe wins)",
         f"- torch {tr.get('torch')}, python {tr.get('python')}",
-        "- rebuild: `guardagent train-screen --out DIR --seed "
-        f"{tr.get('seed')} --epochs {tr.get('epochs')} --lr {tr.get('lr')} --batch-size {tr.get('batch_size')} "
-        f"--lora-r {tr.get('lora_r')} --freeze-layers {tr.get('freeze_layers')} --max-len {tr.get('max_len')} "
-        f"--threads {tr.get('threads')}" + (f" --max-train {tr.get('max_train')}`" if tr.get("max_train") else "`"),
+        *(
+            [f"- model soup of {len(tr['soup'])} members trained from the same start ({', '.join(tr['soup'])}), "
+             f"weight-averaged into one rank-{conf.get('lora_r')} adapter"]
+            if tr.get("soup") else []
+        ),
+        f"- rebuild: `{rebuild_command(tr)}`",
         "",
         "## Thresholds (raw probabilities, calibrated on the validation split only)",
         "",
