@@ -7,6 +7,7 @@ Same inputs, same run, same thread count for every model:
 
 - ``ours (onnx-int8)``: the shipped screen as the guard runs it (``EncoderScreen.screen``,
   end to end: windowing, tokenization, ONNX Runtime int8 model, score mapping);
+- ``ours (onnx fp32)``: the same screen on ONNX Runtime without quantization;
 - ``ours (torch fp32)``: the same screen on the plain torch backend;
 - ``deberta-v3-base``: the architecture of LLM Guard's PromptInjection scanner
   (protectai/deberta-v3-base-prompt-injection-v2): ``DebertaV2Config`` hidden 768, 12
@@ -123,7 +124,7 @@ def quality(args) -> int:
     from guardagent.screens.encoder import from_policy
     from guardagent.taxonomy import Label
 
-    screen = from_policy(None, {"threads": args.threads})
+    screen = from_policy(None, {"threads": args.threads, "backend": args.backend})
     sets = []
     if args.bipia:
         from guardagent.eval.bipia import load_bipia
@@ -173,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bipia", default=None, help="BIPIA directory (e.g. ../shared/benchmarks/bipia)")
     ap.add_argument("--bipia-split", default="train")
     ap.add_argument("--agentdojo", action="store_true", help="include AgentDojo tool outputs (needs agentdojo)")
+    ap.add_argument("--backend", default="auto", help="--quality: the screen backend (auto | onnx-int8 | onnx | torch)")
     ap.add_argument("--limit", type=int, default=300, help="samples per (group, clean|injected) stratum")
     args = ap.parse_args(argv)
     if args.quality:
@@ -197,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     ours_int8 = from_policy(None, {"threads": args.threads})
     load_s = time.perf_counter() - t
+    ours_onnx = from_policy(None, {"threads": args.threads, "backend": "onnx"})
     ours_fp32 = from_policy(None, {"threads": args.threads, "backend": "torch"})
     print(f"# torch threads {args.threads}; our screen backend {ours_int8.runtime.backend} (first load {load_s:.1f}s)")
 
@@ -217,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         rows[name] = r
 
     bench_ours("ours (onnx-int8)", ours_int8)
+    bench_ours("ours (onnx fp32)", ours_onnx)
     bench_ours("ours (torch fp32)", ours_fp32)
 
     if not args.skip_deberta:

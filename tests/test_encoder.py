@@ -153,13 +153,16 @@ def test_batch_equals_single(screen):
     ]
     batch = screen.screen_batch(items)
     assert len(batch) == len(items)
-    for it, b in zip(items, batch):
+    raw_batch, _ = screen.raw_scores(items)
+    for i, (it, b) in enumerate(zip(items, batch)):
         s = screen.screen(it)
         assert s.label == b.label and s.source == b.source
-        for lab in ("benign", "malicious", "sensitive"):
-            # int8 activations are quantized per call (dynamic scales), so padding and batch mates
-            # move scores (up to ~0.11 seen on a confident item); the label above must not move
-            assert abs(s.scores[lab] - b.scores[lab]) < 0.15
+        # int8 activations are quantized per call (dynamic scales), so padding and batch mates
+        # move raw probabilities a little (up to ~0.1 seen on AVX2-only CPUs); compared raw, because
+        # the calibration map stretches the range above a high threshold (action `sensitive`,
+        # 0.93 -> 0.5) several-fold. The label above must not move.
+        raw_single, _ = screen.raw_scores([it])
+        assert abs(raw_single[0] - raw_batch[i]).max() < 0.12
 
 
 def test_torch_backend_agrees_with_default(screen):
@@ -237,3 +240,19 @@ def test_default_policy_refuses_a_chosen_weights_dir_that_is_empty(monkeypatch, 
     monkeypatch.setenv("GUARDAGENT_ENCODER_DIR", str(tmp_path))
     with pytest.raises(GuardError, match=str(tmp_path)):
         GuardPolicy.default()
+
+
+def test_int8_export_keeps_the_residual_output_projections_in_fp32(screen):
+    import onnx
+
+    if screen.runtime.backend != "onnx-int8":
+        pytest.skip("onnxruntime not installed: torch backend")
+    fp32 = screen.runtime._onnx_file(False)
+    keep = enc.residual_projections(fp32)
+    # 6 MiniLM blocks x (attention output, FFN output)
+    assert len(keep) == 12 and all("/output/dense/" in n for n in keep)
+    q = onnx.load(str(screen.runtime._onnx_file(True)), load_external_data=False).graph
+    ops = {n.name: n.op_type for n in q.node}
+    assert all(ops.get(n) == "MatMul" for n in keep)  # left in fp32
+    assert sum(op == "MatMulInteger" for op in ops.values()) >= 24  # q, k, v, intermediate
+    assert enc.QUANT_SCHEME in str(screen.runtime._onnx_file(True))

@@ -94,6 +94,25 @@ def cache_root() -> Path:
     return Path(base)
 
 
+#: Names the int8 recipe in the ONNX cache key, so a changed recipe never reuses an old export.
+QUANT_SCHEME = "q8-keep-residual-out"
+
+
+def residual_projections(onnx_path: Path) -> list[str]:
+    """MatMul nodes of the projections that write into the residual stream (attention output
+    and FFN output ``dense``), which the int8 export keeps in fp32.
+
+    Their inputs (attention mixes, post-GELU activations) are heavy-tailed, so per-call int8
+    scales lose most of the small values; quantizing them moved borderline probabilities by up
+    to 0.7 against fp32 on our test texts, and by 0.36 with them kept fp32 (AVX2-only CPU, no
+    VNNI), for about 40% of the linear layers' work left in fp32.
+    """
+    import onnx
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    return [n.name for n in graph.node if n.op_type == "MatMul" and "/output/dense/" in n.name]
+
+
 # --------------------------------------------------------------------------- runtime
 
 
@@ -152,7 +171,7 @@ class Runtime:
         """The exported (and int8-quantized) model, built at first use and cached."""
         import onnxruntime as ort
 
-        key = f"{self.config['weights_sha256'][:16]}-ort{ort.__version__}"
+        key = f"{self.config['weights_sha256'][:16]}-ort{ort.__version__}-{QUANT_SCHEME}"
         name = "screen.int8.onnx" if quantized else "screen.onnx"
         for root in (cache_root(), Path(os.path.join(os.environ.get("TMPDIR", "/tmp"), "guardagent-cache"))):
             target = root / "encoder" / key / name
@@ -197,7 +216,13 @@ class Runtime:
             level = root.level
             root.setLevel(logging.ERROR)  # onnxruntime logs a pre-processing hint on the root logger
             try:
-                quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8, per_channel=True)
+                quantize_dynamic(
+                    str(fp32),
+                    str(out),
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    nodes_to_exclude=residual_projections(fp32),
+                )
             finally:
                 root.setLevel(level)
         os.replace(out, target)
