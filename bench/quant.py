@@ -12,8 +12,8 @@ one 64-token message (model call only). The baseline row is fp32 ONNX in the sam
 Recipes (``onnxruntime.quantization.quantize_dynamic``, int8 per-channel weights unless named):
 
 - ``all-linear``: every MatMul (the recipe before 2026-12-04);
-- ``keep-residual-out``: all but the attention-output and FFN-output projections (shipped);
-- ``keep-ffn-out``: all but the FFN-output projections;
+- ``keep-residual-out``: all but the attention-output and FFN-output projections;
+- ``keep-ffn-out``: all but the FFN-output projections (shipped: ``encoder.fp32_projections``);
 - ``reduce-range``: every MatMul, 7-bit weights (ORT's advice for CPUs without VNNI);
 - ``uint8``: every MatMul, unsigned per-tensor weights.
 """
@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from guardagent.screens.encoder import Runtime, residual_projections, shipped_thresholds, weights_dir
+    from guardagent.screens.encoder import Runtime, shipped_thresholds, weights_dir
     from guardagent.training.screen_trainer import _score_split, predict_labels
 
     logging.getLogger().setLevel(logging.ERROR)  # onnxruntime's pre-processing hint
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     rt = Runtime(weights_dir(), backend="onnx", threads=args.threads)
     fp32 = rt._onnx_file(False)
     matmuls = [n.name for n in onnx.load(str(fp32), load_external_data=False).graph.node if n.op_type == "MatMul"]
-    keep_res = residual_projections(fp32)
+    keep_res = [n for n in matmuls if "/output/dense/" in n]  # attention and FFN output projections
     recipes = {
         "fp32 ONNX (baseline)": None,
         "all-linear": dict(weight_type=QuantType.QInt8, per_channel=True),
