@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     import onnxruntime as ort
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from guardagent.screens.encoder import Runtime, shipped_thresholds, weights_dir
+    from guardagent.screens.encoder import Runtime, fp32_projections, shipped_thresholds, weights_dir
     from guardagent.training.screen_trainer import _score_split, predict_labels
 
     logging.getLogger().setLevel(logging.ERROR)  # onnxruntime's pre-processing hint
@@ -82,10 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         "fp32 ONNX (baseline)": None,
         "all-linear": dict(weight_type=QuantType.QInt8, per_channel=True),
         "keep-residual-out": dict(weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep_res),
-        "keep-ffn-out": dict(
-            weight_type=QuantType.QInt8, per_channel=True,
-            nodes_to_exclude=[n for n in keep_res if "/attention/" not in n],
-        ),
+        "keep-ffn-out": dict(weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=fp32_projections(fp32)),
         "reduce-range": dict(weight_type=QuantType.QInt8, per_channel=True, reduce_range=True),
         "uint8": dict(weight_type=QuantType.QUInt8, per_channel=False),
     }
