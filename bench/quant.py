@@ -13,7 +13,9 @@ Recipes (``onnxruntime.quantization.quantize_dynamic``, int8 per-channel weights
 
 - ``all-linear``: every MatMul (the recipe before 2026-12-04);
 - ``keep-residual-out``: all but the attention-output and FFN-output projections;
-- ``keep-ffn-out``: all but the FFN-output projections (shipped: ``encoder.fp32_projections``);
+- ``keep-ffn-out``: all but the FFN-output projections (the recipe of 2026-12-04 morning);
+- ``keep-lower-ffn-out``: all but the FFN-output projections of the lower half of the blocks
+  (shipped: ``encoder.fp32_projections``);
 - ``reduce-range``: every MatMul, 7-bit weights (ORT's advice for CPUs without VNNI);
 - ``uint8``: every MatMul, unsigned per-tensor weights.
 """
@@ -78,11 +80,13 @@ def main(argv: list[str] | None = None) -> int:
     fp32 = rt._onnx_file(False)
     matmuls = [n.name for n in onnx.load(str(fp32), load_external_data=False).graph.node if n.op_type == "MatMul"]
     keep_res = [n for n in matmuls if "/output/dense/" in n]  # attention and FFN output projections
+    keep_ffn = [n for n in keep_res if "/attention/" not in n]
     recipes = {
         "fp32 ONNX (baseline)": None,
         "all-linear": dict(weight_type=QuantType.QInt8, per_channel=True),
         "keep-residual-out": dict(weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep_res),
-        "keep-ffn-out": dict(weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=fp32_projections(fp32)),
+        "keep-ffn-out": dict(weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep_ffn),
+        "keep-lower-ffn-out": dict(weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=fp32_projections(fp32)),
         "reduce-range": dict(weight_type=QuantType.QInt8, per_channel=True, reduce_range=True),
         "uint8": dict(weight_type=QuantType.QUInt8, per_channel=False),
     }

@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from guardagent.screens.encoder import from_policy, load
+    from guardagent.screens.encoder import from_policy, int8_pays, load
     from guardagent.screens.encoder.model import load_tokenizer
     from guardagent.taxonomy import Item
 
@@ -197,11 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     batch_texts = [text_of(tok, 64 - (i % 5)) for i in range(args.batch)]
 
     t = time.perf_counter()
-    ours_int8 = from_policy(None, {"threads": args.threads})
+    ours_int8 = from_policy(None, {"threads": args.threads, "backend": "onnx-int8"})
     load_s = time.perf_counter() - t
     ours_onnx = from_policy(None, {"threads": args.threads, "backend": "onnx"})
     ours_fp32 = from_policy(None, {"threads": args.threads, "backend": "torch"})
-    print(f"# torch threads {args.threads}; our screen backend {ours_int8.runtime.backend} (first load {load_s:.1f}s)")
+    auto = "onnx-int8" if int8_pays() else "onnx (fp32)"
+    print(f"# torch threads {args.threads}; int8 first load {load_s:.1f}s; backend auto picks {auto} on this CPU")
 
     rows: dict[str, dict[str, tuple[float, float] | float]] = {}
 

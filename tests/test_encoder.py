@@ -242,17 +242,34 @@ def test_default_policy_refuses_a_chosen_weights_dir_that_is_empty(monkeypatch, 
         GuardPolicy.default()
 
 
-def test_int8_export_keeps_the_ffn_output_projections_in_fp32(screen):
+def test_int8_export_keeps_the_lower_ffn_output_projections_in_fp32():
     import onnx
 
-    if screen.runtime.backend != "onnx-int8":
-        pytest.skip("onnxruntime not installed: torch backend")
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    rt = enc.load(backend="onnx-int8", threads=1)
+    assert rt.backend == "onnx-int8"
+    screen = enc.EncoderScreen(rt)
     fp32 = screen.runtime._onnx_file(False)
     keep = enc.fp32_projections(fp32)
-    # one FFN output projection per MiniLM block
-    assert len(keep) == 6 and all("/output/dense/" in n and "/attention/" not in n for n in keep)
+    # the FFN output projection of MiniLM's blocks 0, 1 and 2 (of 6)
+    assert sorted(keep) == [f"/base/encoder/layer.{i}/output/dense/MatMul" for i in range(3)]
     q = onnx.load(str(screen.runtime._onnx_file(True)), load_external_data=False).graph
     ops = {n.name: n.op_type for n in q.node}
     assert all(ops.get(n) == "MatMul" for n in keep)  # left in fp32
-    assert sum(op == "MatMulInteger" for op in ops.values()) >= 30  # q, k, v, attention output, intermediate
+    # q, k, v, attention output, intermediate of every block + the upper blocks' FFN output
+    assert sum(op == "MatMulInteger" and "/layer." in name for name, op in ops.items()) == 6 * 5 + 3
     assert enc.QUANT_SCHEME in str(screen.runtime._onnx_file(True))
+
+
+def test_auto_backend_runs_int8_only_where_the_cpu_multiplies_int8():
+    vnni = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n"
+    avx2 = "processor\t: 0\nflags\t\t: fpu sse2 avx2 fma\n"
+    assert enc.int8_pays(vnni, "x86_64")
+    assert enc.int8_pays("flags : avx2 avx_vnni amx_int8", "x86_64")
+    assert not enc.int8_pays(avx2, "x86_64")
+    assert enc.int8_pays(avx2, "aarch64")  # ARM: not judged by x86 flags
+    assert enc.int8_pays("", "x86_64")  # flags unreadable: keep int8
+    pytest.importorskip("onnxruntime")
+    screen = enc.from_policy(GuardPolicy(), {"threads": 1})
+    assert screen.runtime.backend == ("onnx-int8" if enc.int8_pays() else "onnx")

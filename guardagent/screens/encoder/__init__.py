@@ -16,8 +16,9 @@ Options (``policy.screen_options["encoder"]``):
 
 - ``weights_dir``: a directory written by ``guardagent train-screen`` (default: the shipped
   assets, or ``$GUARDAGENT_ENCODER_DIR``);
-- ``backend``: ``auto`` (default: ONNX Runtime int8, built at first load and cached under
-  ``~/.cache/guardagent``, else torch), ``onnx-int8``, ``onnx``, ``torch``;
+- ``backend``: ``auto`` (default: ONNX Runtime, built at first load and cached under
+  ``~/.cache/guardagent``; int8 where the CPU multiplies int8 natively (:func:`int8_pays`), fp32
+  otherwise; torch without onnxruntime), ``onnx-int8``, ``onnx``, ``torch``;
 - ``threads``: intra-op threads (default: torch's current setting);
 - ``max_windows``: cap on windows per text (default from ``screen.json``);
 - ``thresholds``: ``{source: {malicious: x, sensitive: y}}`` raw thresholds overriding the shipped ones;
@@ -30,11 +31,13 @@ import asyncio
 import importlib.util
 import logging
 import os
+import platform
+import re
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from guardagent.screens.base import Screen, ScreenError, Timer
+from guardagent.screens.base import Screen, ScreenError, Timer, as_item
 from guardagent.screens.encoder.model import (
     CONFIG_FILE,
     LABEL_ORDER,
@@ -56,6 +59,33 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "onnx-int8", "onnx", "torch")
+
+#: CPU flags (Linux /proc/cpuinfo) of x86 instructions that multiply int8 in one step.
+_INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+
+
+def int8_pays(cpuinfo: str | None = None, machine: str | None = None) -> bool:
+    """Whether int8 inference is worth its drift on this CPU (what ``backend: auto`` asks).
+
+    x86 CPUs without VNNI/AMX multiply int8 through 16-bit intermediates: on a 2-core AVX2-only
+    AMD EPYC the int8 model was no faster than fp32 ONNX (64-token call 24.8-27.1 ms vs
+    26.2 ms, docs/screen.md) and drifted further from fp32, so there ``auto`` runs fp32 ONNX.
+    ARM64 and x86 CPUs whose flags cannot be read keep int8.
+    """
+    arch = (machine if machine is not None else platform.machine()).lower()
+    if arch not in ("x86_64", "amd64", "i386", "i686", "x86"):
+        return True
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return True
+    flags = set(re.findall(r"[a-z0-9_]+", " ".join(
+        line.split(":", 1)[1] for line in cpuinfo.splitlines() if line.startswith("flags") and ":" in line
+    )))
+    return not flags or bool(flags & set(_INT8_DOT_FLAGS))
+
+
 #: Most tokens (windows x width) sent to the model in one call.
 TOKEN_BUDGET = 8192
 
@@ -95,27 +125,33 @@ def cache_root() -> Path:
 
 
 #: Names the int8 recipe in the ONNX cache key, so a changed recipe never reuses an old export.
-QUANT_SCHEME = "q8-keep-ffn-out"
+QUANT_SCHEME = "q8-keep-lower-ffn-out"
+
+_FFN_OUT = re.compile(r"/layer\.(\d+)/output/dense/MatMul")
 
 
 def fp32_projections(onnx_path: Path) -> list[str]:
-    """MatMul nodes of the FFN output projections (``output.dense``), which the int8 export
-    keeps in fp32.
+    """MatMul nodes the int8 export keeps in fp32: the FFN output projections (``output.dense``)
+    of the lower half of the blocks.
 
     Their input is the post-GELU activation, heavy-tailed, so a per-call int8 scale flattens
-    most of its small values. On 297 corpus validation rows (``python bench/quant.py``) keeping
-    them fp32 halved the mean probability drift against fp32 (0.0125 -> 0.0066), cut the
-    largest from 0.46 to 0.22 and raised label agreement from 97.6 % to 99.0 %, better than
-    also keeping the attention output (0.0074, 98.0 %), 7-bit weights or unsigned weights.
+    most of its small values, and an error made low in the stack runs through every block
+    above it. Measured with ``python bench/quant.py`` on our corpus validation split
+    (2026-12-04, docs/screen.md): keeping the lower three in fp32 drifts from fp32 as little
+    as keeping all six (mean probability change 0.0094 vs 0.0097 on 2,366 rows; every layer
+    int8: 0.0135) at less than half the speed cost (64-token model call 4.35 ms vs 4.94 ms,
+    every layer int8 3.46 ms, on a 2-core VNNI CPU); the upper three add nothing measurable.
     """
     import onnx
 
     graph = onnx.load(str(onnx_path), load_external_data=False).graph
-    return [
-        n.name
+    ffn = [
+        (int(m.group(1)), n.name)
         for n in graph.node
-        if n.op_type == "MatMul" and "/output/dense/" in n.name and "/attention/" not in n.name
+        if n.op_type == "MatMul" and "/attention/" not in n.name and (m := _FFN_OUT.search(n.name))
     ]
+    depth = max((layer for layer, _ in ffn), default=-1) + 1
+    return [name for layer, name in ffn if layer < depth // 2]
 
 
 # --------------------------------------------------------------------------- runtime
@@ -153,7 +189,9 @@ class Runtime:
             if backend != "auto":
                 raise ScreenError(f"encoder backend {backend!r} needs onnxruntime (pip install onnxruntime)")
             return "torch"
-        quantized = backend in ("auto", "onnx-int8")
+        quantized = backend == "onnx-int8" or (backend == "auto" and int8_pays())
+        if backend == "auto" and not quantized:
+            log.info("encoder: this CPU has no int8 dot-product instructions (VNNI/AMX); running fp32 ONNX")
         try:
             path = self._onnx_file(quantized)
             import onnxruntime as ort
@@ -400,6 +438,15 @@ class EncoderScreen(Screen):
         if not items:
             return []
         return await asyncio.to_thread(self._verdicts, list(items))
+
+    def screen_batch(self, items: Iterable[Item | dict[str, Any]]) -> list[Verdict]:
+        """Sync callers run the model in their own thread: the work is CPU-bound, so the
+        event-loop round trip of the generic wrapper (about 0.25 ms) buys nothing here."""
+        batch = [as_item(i) for i in items]
+        return self._verdicts(batch) if batch else []
+
+    def screen(self, item: Item | dict[str, Any]) -> Verdict:
+        return self._verdicts([as_item(item)])[0]
 
 
 def from_policy(policy: "GuardPolicy | None" = None, options: dict[str, Any] | None = None) -> EncoderScreen:
