@@ -684,13 +684,15 @@ def _stratified_subset(rows, n: int, seed: int) -> list[int]:
 
 def calibrate_and_report(out: Path, dataset, cfg: TrainConfig, say: Callable[[str], None]):
     """Calibrate thresholds on validation with the shipped code, then write card + metrics."""
-    from guardagent.screens.encoder import Runtime
+    from guardagent.screens.encoder import QUANT_SCHEME, Runtime
     from guardagent.screens.encoder.model import read_config
 
     rt = Runtime(out, backend=cfg.eval_backend, threads=cfg.threads)
     say(f"scoring with the {rt.backend} backend")
     conf = read_config(out)
     metrics: dict[str, Any] = {"backend": rt.backend}
+    if rt.backend == "onnx-int8":
+        metrics["int8_recipe"] = QUANT_SCHEME  # which layers stay fp32 moves the scores a little
     if "validation" in dataset and len(dataset["validation"]):
         val = _rows(dataset["validation"])
         t = time.time()
@@ -804,13 +806,16 @@ def write_card(out: Path, conf: dict[str, Any], metrics: dict[str, Any]) -> Path
         "The screen maps raw scores so that these thresholds sit at 0.5 (the policy default).",
         "",
     ]
-    tables = [(f"corpus test split, {metrics.get('backend')} backend", metrics.get("test"))]
+    backend = metrics.get("backend")
+    if metrics.get("int8_recipe"):
+        backend = f"{backend} ({metrics['int8_recipe']})"
+    tables = [(f"corpus test split, {backend} backend", metrics.get("test"))]
     fc = metrics.get("fp32_check")
     if fc:
         for name, m in fc.items():
             if isinstance(m, dict):
                 tables.append((f"{fc['rows']} stratified test rows, {name}", m))
-    tables.append((f"corpus validation split (calibration), {metrics.get('backend')} backend", metrics.get("validation")))
+    tables.append((f"corpus validation split (calibration), {backend} backend", metrics.get("validation")))
     for title, table in tables:
         if not table:
             continue
@@ -832,7 +837,7 @@ def write_card(out: Path, conf: dict[str, Any], metrics: dict[str, Any]) -> Path
         lines.append("")
     if fc:
         lines += [
-            f"fp32 torch and {metrics.get('backend')} labels agree on {_fmt(fc['agreement'])} of {fc['rows']} "
+            f"fp32 torch and {backend} labels agree on {_fmt(fc['agreement'])} of {fc['rows']} "
             f"stratified test rows (largest score difference {fc['max_abs_score_diff']}).",
             "",
         ]
