@@ -1,0 +1,90 @@
+"""Compare trained screens on one corpus split, each at its own calibrated thresholds.
+
+    python bench/compare_screens.py --dataset DIR guardagent/assets/encoder /tmp/run1 [...]
+
+``DIR`` is a dataset written by ``guardagent corpus build``. For every screen directory (what
+``guardagent train-screen`` writes) it prints per-source accuracy, benign passed, malicious
+flagged / refused and sensitive recall, then per origin (``--by-origin``), then how often clean
+and injected tool results are flagged by the number of windows they span: long clean results
+are where most false positives come from, and the card's per-source table hides them. This
+is how retrains are judged against the shipped screen on the same rows (docs/screen.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def _score(rt, rows, batch: int = 64):
+    import numpy as np
+
+    scores, windows = [], []
+    for i in range(0, len(rows), batch):
+        s, info = rt.predict([(r["source"], r["text"]) for r in rows[i : i + batch]])
+        scores.append(s)
+        windows += [n for n, *_ in info]
+    return np.concatenate(scores), windows
+
+
+def _pct(v) -> str:
+    return "–" if v is None else f"{100 * v:.1f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("screens", nargs="+", type=Path, help="screen directories (weights + screen.json)")
+    ap.add_argument("--dataset", required=True, type=Path)
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--backend", default="onnx-int8", choices=("onnx-int8", "onnx", "torch"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--by-origin", action="store_true", help="also break the figures down by row origin")
+    args = ap.parse_args(argv)
+
+    import datasets
+
+    from guardagent.screens.encoder import Runtime
+    from guardagent.training.screen_trainer import _rows, metrics_for, predict_labels
+
+    split = datasets.load_from_disk(str(args.dataset))[args.split]
+    rows = _rows(split)
+    for r, origin in zip(rows, split["origin"]):
+        r["origin"] = origin
+    groups = {"all rows": list(range(len(rows)))}
+    if args.by_origin:
+        for origin in sorted({r["origin"] for r in rows}):
+            groups[origin] = [i for i, r in enumerate(rows) if r["origin"] == origin]
+
+    print(f"# {len(rows)} rows of {args.dataset} [{args.split}], {args.backend} backend, each screen at its own thresholds")
+    print("| screen | rows | source | n | accuracy | benign passed | malicious flagged | malicious refused | sensitive recall |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    by_windows = []
+    for d in args.screens:
+        rt = Runtime(d, backend=args.backend, threads=args.threads)
+        thresholds = json.loads((d / "screen.json").read_text(encoding="utf-8"))["thresholds"]
+        scores, windows = _score(rt, rows)
+        preds = predict_labels(scores, [r["source"] for r in rows], thresholds)
+        for name, idx in groups.items():
+            m = metrics_for([rows[i] for i in idx], [preds[i] for i in idx])
+            for src, v in m.items():
+                if src == "all":
+                    continue
+                print(f"| {d} | {name} | {src} | {v['n']} | {_pct(v['accuracy'])} | {_pct(v.get('benign_passed'))} | "
+                      f"{_pct(v.get('malicious_flagged'))} | {_pct(v.get('malicious_refused'))} | {_pct(v.get('sensitive_recall'))} |")
+        for label in ("benign", "malicious"):
+            for multi in (False, True):
+                idx = [i for i, r in enumerate(rows)
+                       if r["source"] == "tool" and r["label"] == label and (windows[i] > 1) == multi]
+                flagged = sum(preds[i] != "benign" for i in idx)
+                by_windows.append((d, label, "2+" if multi else "1", flagged, len(idx)))
+    print("\n| screen | tool results | windows | flagged |")
+    print("|---|---|---|---:|")
+    for d, label, w, flagged, n in by_windows:
+        share = f"{100 * flagged / n:.1f}% ({flagged} / {n})" if n else "–"
+        print(f"| {d} | {'clean' if label == 'benign' else 'injected'} | {w} | {share} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
