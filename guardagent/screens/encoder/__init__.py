@@ -28,6 +28,7 @@ Options (``policy.screen_options["encoder"]``):
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import logging
 import os
@@ -64,6 +65,14 @@ BACKENDS = ("auto", "onnx-int8", "onnx", "torch")
 _INT8_DOT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 
 
+@functools.cache
+def _host_cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
 def int8_pays(cpuinfo: str | None = None, machine: str | None = None) -> bool:
     """Whether int8 inference is worth its drift on this CPU (what ``backend: auto`` asks).
 
@@ -75,14 +84,9 @@ def int8_pays(cpuinfo: str | None = None, machine: str | None = None) -> bool:
     arch = (machine if machine is not None else platform.machine()).lower()
     if arch not in ("x86_64", "amd64", "i386", "i686", "x86"):
         return True
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return True
-    flags = set(re.findall(r"[a-z0-9_]+", " ".join(
-        line.split(":", 1)[1] for line in cpuinfo.splitlines() if line.startswith("flags") and ":" in line
-    )))
+    text = _host_cpuinfo() if cpuinfo is None else cpuinfo
+    flags = {f for line in text.splitlines() if line.startswith("flags") and ":" in line
+             for f in line.split(":", 1)[1].split()}
     return not flags or bool(flags & set(_INT8_DOT_FLAGS))
 
 
@@ -138,9 +142,9 @@ def fp32_projections(onnx_path: Path) -> list[str]:
     most of its small values, and an error made low in the stack runs through every block
     above it. Measured with ``python bench/quant.py`` on our corpus validation split
     (2026-12-04, docs/screen.md): keeping the lower three in fp32 drifts from fp32 as little
-    as keeping all six (mean probability change 0.0094 vs 0.0097 on 2,366 rows; every layer
-    int8: 0.0135) at less than half the speed cost (64-token model call 4.35 ms vs 4.94 ms,
-    every layer int8 3.46 ms, on a 2-core VNNI CPU); the upper three add nothing measurable.
+    as keeping all six (mean probability change 0.0094 vs 0.0097 on 2,032 rows; every layer
+    int8: 0.0135) at about half the speed cost (64-token model call 4.21 ms vs 4.95 ms, every
+    layer int8 3.52 ms, on a 2-core VNNI CPU); the upper three add nothing measurable.
     """
     import onnx
 
@@ -148,7 +152,7 @@ def fp32_projections(onnx_path: Path) -> list[str]:
     ffn = [
         (int(m.group(1)), n.name)
         for n in graph.node
-        if n.op_type == "MatMul" and "/attention/" not in n.name and (m := _FFN_OUT.search(n.name))
+        if n.op_type == "MatMul" and (m := _FFN_OUT.search(n.name))  # attention.output.dense does not match
     ]
     depth = max((layer for layer, _ in ffn), default=-1) + 1
     return [name for layer, name in ffn if layer < depth // 2]
