@@ -11,7 +11,7 @@ import pytest
 from guardagent.taxonomy import ScenarioCode
 from guardagent.training.corpus import TOOLS, build_episodes, build_rows, validate_episode
 from guardagent.training.corpus import external as ext
-from guardagent.training.corpus.build import COLUMNS
+from guardagent.training.corpus.build import COLUMNS, SPAN_COLUMNS
 from guardagent.training.corpus.filters import (apply_filters, dedupe_exact, dedupe_near, drop_injected_benign,
                                                 drop_label_conflicts, has_injection)
 from guardagent.training.corpus.injections import FORMS, GOALS, HARD_NEGATIVES, POSITIONS, all_wrappers, embed, render_injection
@@ -74,7 +74,7 @@ def test_build_screen_dataset_is_a_datasetdict():
 
     ds = build_screen_dataset(seed=0, external=False, size="small")
     assert set(ds) == {"train", "validation", "test"}
-    assert list(ds["train"].column_names) == list(COLUMNS)
+    assert list(ds["train"].column_names) == list(COLUMNS) + list(SPAN_COLUMNS)
     assert all(set(ds[s]["split"]) == {s} for s in ds)
 
 

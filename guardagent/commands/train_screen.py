@@ -46,6 +46,9 @@ def register(subparsers) -> None:
                    help="teach a long benign text on every window alike (mean) or also on its least benign window (worst)")
     p.add_argument("--benign-crops", type=float, default=0.0, metavar="P",
                    help="share of benign tool results taught on a mid-text crop (default 0)")
+    p.add_argument("--payload-crops", type=float, default=0.0, metavar="P",
+                   help="share of malicious and sensitive tool results taught on a mid-text crop that keeps "
+                        "their injection or request (needs the corpus's span columns; default 0)")
     p.add_argument("--probe-steps", type=int, default=0, metavar="N",
                    help="fit the head alone on the frozen features for N full-batch steps before fine-tuning (LP-FT; default 0 = off)")
     p.add_argument("--average-tail", type=float, default=0.0, metavar="F",
@@ -99,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         eval_backend=args.eval_backend,
         benign_windows=args.benign_windows,
         benign_crops=args.benign_crops,
+        payload_crops=args.payload_crops,
         probe_steps=args.probe_steps,
         average_tail=args.average_tail,
         soup=tuple(args.soup or ()),

@@ -91,6 +91,11 @@ class TrainConfig:
     #: 20-60 % into the text instead of on the whole text: a long result's later windows start
     #: mid-text at inference, a view the corpus's mostly short results rarely give.
     benign_crops: float = 0.0
+    #: Share of malicious and sensitive tool results (one window, at least half of it) whose
+    #: injection or request span the corpus records, taught on a crop that starts 20-60 % into
+    #: the text but before that span. Without it, benign crops make "starts mid-text" a cue
+    #: for benign, and a long result's later windows lose injections and requests to it.
+    payload_crops: float = 0.0
     #: Full-batch steps of a linear probe that fits the head on the frozen network's features
     #: before fine-tuning (LP-FT). A random head's first gradients distort the pretrained
     #: features, and that distortion costs most on text unlike the corpus (Kumar et al.,
@@ -152,7 +157,11 @@ def _rows(split) -> list[dict[str, Any]]:
         if lab not in LABEL_ORDER:
             raise TrainError(f"row {r.get('id')!r}: unknown label {r['label']!r}")
         tool = r.get("tool_name") if "tool_name" in names else None
-        out.append({"id": r.get("id"), "source": src, "label": lab, "text": item_text(src, r["text"] or "", tool or None)})
+        row = {"id": r.get("id"), "source": src, "label": lab, "text": item_text(src, r["text"] or "", tool or None)}
+        start = r["span_start"] if "span_start" in names else None
+        if src == "tool" and lab != "benign" and start is not None and start >= 0:
+            row["span"] = (int(start), int(r["span_end"]))
+        out.append(row)
     return out
 
 
@@ -336,6 +345,8 @@ def _check_config(cfg: TrainConfig) -> list[tuple[str, float]]:
         raise TrainError(f"benign_windows must be 'mean' or 'worst', not {cfg.benign_windows!r}")
     if not 0.0 <= cfg.benign_crops <= 1.0:
         raise TrainError(f"benign_crops is a share between 0 and 1, not {cfg.benign_crops!r}")
+    if not 0.0 <= cfg.payload_crops <= 1.0:
+        raise TrainError(f"payload_crops is a share between 0 and 1, not {cfg.payload_crops!r}")
     if not 0.0 <= cfg.average_tail < 1.0:
         raise TrainError(f"average_tail is a share of the steps in [0, 1), not {cfg.average_tail!r}")
     if cfg.probe_steps < 0:
@@ -347,18 +358,35 @@ def _check_config(cfg: TrainConfig) -> list[tuple[str, float]]:
     return [parse_member(m) for m in cfg.soup]
 
 
-def _crop(examples, rows, windower, share: float, seed: int, max_len: int):
-    """A share of one-window benign tool results, each at least half a window, taught on a
-    crop that starts 20-60 % into the text. Returns the new examples and the changed rows."""
-    crop_rng = random.Random(f"crop:{seed}")  # own stream: the data order stays that of seed
+def _crop(examples, rows, windower, share: float, seed: int, max_len: int, payload_share: float = 0.0):
+    """Tool results of one window, each at least half a window, taught on a crop that starts
+    20-60 % into the text: a share of the benign ones, and a share of the malicious and
+    sensitive ones whose payload span is known, there with the crop starting before the span
+    so the label stays true. Returns the new examples and the changed rows."""
+    crop_rng = random.Random(f"crop:{seed}")  # own streams: the data order stays that of seed
+    payload_rng = random.Random(f"payload-crop:{seed}")
     out, changed = list(examples), []
     for i, (r, (ws, y)) in enumerate(zip(rows, examples)):
-        if r["source"] == "tool" and r["label"] == "benign" and len(ws) == 1:
-            chunk = windower.content(r["source"], ws[0])
-            if len(chunk) >= max_len // 2 and crop_rng.random() < share:
-                start = crop_rng.randint(len(chunk) // 5, (3 * len(chunk)) // 5)
-                out[i] = ([windower.wrap(r["source"], chunk[start:])], y)
-                changed.append(i)
+        if r["source"] != "tool" or len(ws) != 1:
+            continue
+        chunk = windower.content(r["source"], ws[0])
+        if len(chunk) < max_len // 2:
+            continue
+        lo, hi = len(chunk) // 5, (3 * len(chunk)) // 5
+        if r["label"] == "benign":
+            if not crop_rng.random() < share:
+                continue
+        elif payload_share and r.get("span"):
+            offsets = windower.tok(r["text"], add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+            first = next((j for j, (_, end) in enumerate(offsets) if end > r["span"][0]), len(offsets))
+            hi = min(hi, first)
+            if hi < lo or not payload_rng.random() < payload_share:
+                continue
+        else:
+            continue
+        start = (crop_rng if r["label"] == "benign" else payload_rng).randint(lo, hi)
+        out[i] = ([windower.wrap(r["source"], chunk[start:])], y)
+        changed.append(i)
     return out, changed
 
 
@@ -521,9 +549,10 @@ def train_screen(
         rng.setstate(start_rng)
         torch.set_rng_state(start_torch)
         examples, cache = plain, plain_cache
-        if crops:
-            examples, changed = _crop(plain, rows, windower, crops, cfg.seed, cfg.max_len)
-            say(f"{len(changed)} benign tool results taught on a mid-text crop")
+        if crops or cfg.payload_crops:
+            examples, changed = _crop(plain, rows, windower, crops, cfg.seed, cfg.max_len, cfg.payload_crops)
+            by_label = {lab: sum(1 for i in changed if rows[i]["label"] == lab) for lab in LABEL_ORDER}
+            say(f"tool results taught on a mid-text crop: {by_label}")
             if cache is not None and changed:
                 cache = list(cache)
                 fresh = _cache_lower(net, [examples[i] for i in changed], k, pad)
@@ -757,6 +786,8 @@ def rebuild_command(tr: dict[str, Any]) -> str:
             cmd += f" --benign-windows {tr['benign_windows']}"
         if tr.get("benign_crops"):
             cmd += f" --benign-crops {tr['benign_crops']}"
+    if tr.get("payload_crops"):
+        cmd += f" --payload-crops {tr['payload_crops']}"
     if tr.get("probe_steps"):
         cmd += f" --probe-steps {tr['probe_steps']}"
     if tr.get("average_tail"):

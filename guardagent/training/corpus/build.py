@@ -23,6 +23,10 @@ from guardagent.training.corpus.splits import split_of, template_split_map
 from guardagent.training.corpus.tools import TOOL_BY_NAME, sample_args
 
 COLUMNS = ("id", "text", "source", "label", "scenario", "family", "origin", "domain", "tool_name", "split")
+#: Integer columns: the character span of the injection or sensitive request inside a tool
+#: result (-1 where unknown: benign rows, forms that rewrite the payload, external rows). The
+#: screen trainer crops long results without cutting that span out (``--payload-crops``).
+SPAN_COLUMNS = ("span_start", "span_end")
 
 #: Target rows per group for size="full" (before filters); "small" scales them down.
 TARGETS: dict[str, int] = {
@@ -53,9 +57,12 @@ def _rng(seed: int, *parts: Any) -> random.Random:
 
 
 def _row(text: str, source: str, label: str, family: str, *, origin: str = "templates", domain: str = "general",
-         tool_name: str = "", scenario: str = "") -> dict[str, Any]:
+         tool_name: str = "", scenario: str = "", payload: str | None = None) -> dict[str, Any]:
+    """One corpus row; ``payload`` is the injection or request the text carries, if it is there verbatim."""
+    at = text.find(payload) if payload else -1
     return {"id": "", "text": text, "source": source, "label": label, "scenario": scenario, "family": family,
-            "origin": origin, "domain": domain, "tool_name": tool_name or "", "split": ""}
+            "origin": origin, "domain": domain, "tool_name": tool_name or "", "split": "",
+            "span_start": at, "span_end": at + len(payload) if at >= 0 and payload else -1}
 
 
 def _per_family(total: int, n_families: int, scale: float) -> int:
@@ -156,7 +163,8 @@ def _embedded(seed: int, families: list[str], k: int, render: Callable[[str, ran
             (carrier, fmt), tool = _generate(c, r, s), r.choice(c.tools)
             inj = render(family, r, s)
             text = embed(carrier, fmt, inj, r.choice(forms), r.choice(POSITIONS), r)
-            return _row(text, "tool", "malicious", family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
+            return _row(text, "tool", "malicious", family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool,
+                        payload=inj)
         rows += _unique(k, make)
     return rows
 
@@ -196,12 +204,13 @@ def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
 
         def make(kind=kind, r=r):
             tool = r.choice(kind.tools)
-            text = kind.render(r, SlotDict(r))
+            text = request = kind.render(r, SlotDict(r))
             cands = [c for c in carriers_for(tool) if c.key != "ok"]
             if cands and r.random() < 0.4:
                 c = r.choice(cands)
                 text = embed(c.gen(r, SlotDict(r)), c.fmt, text, "plain", r.choice(POSITIONS), r)
-            return _row(text, "tool", "sensitive", kind.family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
+            return _row(text, "tool", "sensitive", kind.family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool,
+                        payload=request)
         rows += _unique(k, make)
     # injected results
     wrappers = all_wrappers()
@@ -221,7 +230,8 @@ def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
                 inj = render_injection(w, r.choice(goals), r, s)
             form = r.choice(FORMS) if w.kind == "en" else r.choice(("plain", "plain", "html_hidden", "json_field", "code_comment"))
             text = embed(carrier, fmt, inj, form, r.choice(POSITIONS), r)
-            return _row(text, "tool", "malicious", w.family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
+            return _row(text, "tool", "malicious", w.family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool,
+                        payload=inj)
         rows += _unique(k, make)
     # task-hijacking injections: the data asks the reader to do some other, innocuous task
     fams = all_hijack_families()
@@ -324,10 +334,11 @@ def build_screen_dataset(seed: int = 0, external: bool = True, size: str = "full
     import datasets
 
     rows, report = build_rows(seed, external, size)
-    features = datasets.Features({c: datasets.Value("string") for c in COLUMNS})
+    features = datasets.Features({c: datasets.Value("string") for c in COLUMNS}
+                                 | {c: datasets.Value("int32") for c in SPAN_COLUMNS})
     out = datasets.DatasetDict()
     for split in ("train", "validation", "test"):
-        part = [{c: r[c] for c in COLUMNS} for r in rows if r["split"] == split]
+        part = [{c: r[c] for c in COLUMNS} | {c: r.get(c, -1) for c in SPAN_COLUMNS} for r in rows if r["split"] == split]
         out[split] = datasets.Dataset.from_list(part, features=features)
     out.build_report = report  # type: ignore[attr-defined]  # read by save() for the card
     return out

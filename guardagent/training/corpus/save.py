@@ -60,7 +60,9 @@ Reinforcement Learning*, arXiv 2507.08270). Built by `guardagent corpus build` (
 {report.get('seed', '?')}, size {report.get('size', '?')}, external {report.get('external', '?')}, build
 {report.get('seconds', '?')} s before saving).
 
-Columns: `id, text, source, label, scenario, family, origin, domain, tool_name, split`.
+Columns: `id, text, source, label, scenario, family, origin, domain, tool_name, split`, and
+`span_start, span_end`: where a templated tool result's injection or sensitive request sits
+(character offsets; -1 on benign rows, external rows and forms that rewrite the payload).
 Splits are disjoint by template `family` (hash-ranked per group, ~75/10/15) and by origin
 (held out whole: {', '.join(f'{k} -> {v}' for k, v in HELDOUT_ORIGINS.items())}). Each user phrasing is a
 family and every request category keeps a phrasing in train; a few common shapes are pinned
