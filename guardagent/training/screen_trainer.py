@@ -93,8 +93,9 @@ class TrainConfig:
     benign_crops: float = 0.0
     #: Share of malicious and sensitive tool results (one window, at least half of it) whose
     #: injection or request span the corpus records, taught on a crop that starts 20-60 % into
-    #: the text but before that span. Without it, benign crops make "starts mid-text" a cue
-    #: for benign, and a long result's later windows lose injections and requests to it.
+    #: the text but before that span, so "starts mid-text" is no cue for any label. One run
+    #: with benign crops 0.5 (run 10 in docs/screen.md) lost more sensitive recall and more
+    #: AgentDojo clean outputs than benign crops alone: kept off by default.
     payload_crops: float = 0.0
     #: Full-batch steps of a linear probe that fits the head on the frozen network's features
     #: before fine-tuning (LP-FT). A random head's first gradients distort the pretrained
