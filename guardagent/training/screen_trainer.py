@@ -375,17 +375,18 @@ def _crop(examples, rows, windower, share: float, seed: int, max_len: int, paylo
             continue
         lo, hi = len(chunk) // 5, (3 * len(chunk)) // 5
         if r["label"] == "benign":
-            if not crop_rng.random() < share:
+            pick = crop_rng
+            if not pick.random() < share:
                 continue
         elif payload_share and r.get("span"):
+            pick = payload_rng
             offsets = windower.tok(r["text"], add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
-            first = next((j for j, (_, end) in enumerate(offsets) if end > r["span"][0]), len(offsets))
-            hi = min(hi, first)
-            if hi < lo or not payload_rng.random() < payload_share:
+            hi = min(hi, next((j for j, (_, end) in enumerate(offsets) if end > r["span"][0]), len(offsets)))
+            if hi < lo or not pick.random() < payload_share:
                 continue
         else:
             continue
-        start = (crop_rng if r["label"] == "benign" else payload_rng).randint(lo, hi)
+        start = pick.randint(lo, hi)
         out[i] = ([windower.wrap(r["source"], chunk[start:])], y)
         changed.append(i)
     return out, changed

@@ -62,7 +62,7 @@ def _row(text: str, source: str, label: str, family: str, *, origin: str = "temp
     at = text.find(payload) if payload else -1
     return {"id": "", "text": text, "source": source, "label": label, "scenario": scenario, "family": family,
             "origin": origin, "domain": domain, "tool_name": tool_name or "", "split": "",
-            "span_start": at, "span_end": at + len(payload) if at >= 0 and payload else -1}
+            "span_start": at, "span_end": at + len(payload) if at >= 0 else -1}
 
 
 def _per_family(total: int, n_families: int, scale: float) -> int:
