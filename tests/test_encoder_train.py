@@ -330,3 +330,11 @@ def test_model_card_rebuild_command_parses_back_to_the_same_config(opts):
                                                                            cfg.payload_crops)
     assert (args.probe_steps, args.average_tail) == (cfg.probe_steps, cfg.average_tail)
     assert tuple(args.soup or ()) == cfg.soup
+
+
+def test_train_screen_missing_dataset_is_a_clear_error(tmp_path, capsys):
+    from guardagent.cli import main
+
+    rc = main(["train-screen", "--out", str(tmp_path / "out"), "--dataset", str(tmp_path / "nope")])
+    assert rc != 0
+    assert "not a saved dataset" in capsys.readouterr().err

@@ -65,7 +65,12 @@ def load_dataset_for(args: argparse.Namespace):
     if args.dataset:
         from datasets import load_from_disk
 
-        return load_from_disk(args.dataset)
+        from guardagent.training.screen_trainer import TrainError
+
+        try:
+            return load_from_disk(args.dataset)
+        except (FileNotFoundError, ValueError) as exc:
+            raise TrainError(f"--dataset {args.dataset}: not a saved dataset ({exc})") from exc
     from guardagent.training.corpus import build_screen_dataset
 
     kwargs = {"seed": args.seed}
