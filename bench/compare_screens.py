@@ -6,8 +6,11 @@
 ``guardagent train-screen`` writes) it prints per-source accuracy, benign passed, malicious
 flagged / refused and sensitive recall, then per origin (``--by-origin``), then how often clean
 and injected tool results are flagged by the number of windows they span: long clean results
-are where most false positives come from, and the card's per-source table hides them. This
-is how retrains are judged against the shipped screen on the same rows (docs/screen.md).
+are where most false positives come from, and the card's per-source table hides them. Last, a
+threshold-free table per source (ROC AUC and TPR at a fixed false-positive rate, flagged =
+1 - p(benign) and malicious = p(malicious) against benign rows), which tells a better ranking
+from a luckier calibration. This is how retrains are judged against the shipped screen on the
+same rows (docs/screen.md).
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| screen | rows | source | n | accuracy | benign passed | malicious flagged | malicious refused | sensitive recall |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     by_windows = []
+    ranking = []
     for d in args.screens:
         rt = Runtime(d, backend=args.backend, threads=args.threads)
         thresholds = json.loads((d / "screen.json").read_text(encoding="utf-8"))["thresholds"]
@@ -72,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 print(f"| {d} | {name} | {src} | {v['n']} | {_pct(v['accuracy'])} | {_pct(v.get('benign_passed'))} | "
                       f"{_pct(v.get('malicious_flagged'))} | {_pct(v.get('malicious_refused'))} | {_pct(v.get('sensitive_recall'))} |")
+        ranking += [(d, *row) for row in _ranking(rows, scores)]
         for label in ("benign", "malicious"):
             for multi in (False, True):
                 idx = [i for i, r in enumerate(rows)
@@ -83,7 +88,32 @@ def main(argv: list[str] | None = None) -> int:
     for d, label, w, flagged, n in by_windows:
         share = f"{100 * flagged / n:.1f}% ({flagged} / {n})" if n else "–"
         print(f"| {d} | {'clean' if label == 'benign' else 'injected'} | {w} | {share} |")
+    print("\n| screen | source | flagged vs benign: AUC | TPR@1%FPR | TPR@3%FPR | malicious vs benign: AUC | TPR@2%FPR |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for d, src, auc, t1, t3, mauc, m2 in ranking:
+        print(f"| {d} | {src} | {auc:.4f} | {_pct(t1)} | {_pct(t3)} | {mauc:.4f} | {_pct(m2)} |")
     return 0
+
+
+def _ranking(rows, scores):
+    """Per source: (source, AUC, TPR@1%, TPR@3% of 1 - p(benign); AUC, TPR@2% of p(malicious))."""
+    from guardagent.eval.metrics import roc_curve
+
+    out = []
+    for src in ("user", "action", "tool"):
+        idx = [i for i, r in enumerate(rows) if r["source"] == src]
+        labels = [rows[i]["label"] for i in idx]
+        if "benign" not in labels or set(labels) == {"benign"}:
+            continue
+        flag = roc_curve([lab != "benign" for lab in labels], [1.0 - float(scores[i][0]) for i in idx])
+        mal_idx = [i for i, lab in zip(idx, labels) if lab in ("benign", "malicious")]
+        if "malicious" in labels:
+            mal = roc_curve([rows[i]["label"] == "malicious" for i in mal_idx], [float(scores[i][1]) for i in mal_idx])
+            mauc, m2 = mal.auc, mal.tpr_at_fpr(0.02)[0]
+        else:
+            mauc, m2 = float("nan"), None
+        out.append((src, flag.auc, flag.tpr_at_fpr(0.01)[0], flag.tpr_at_fpr(0.03)[0], mauc, m2))
+    return out
 
 
 if __name__ == "__main__":

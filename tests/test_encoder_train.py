@@ -305,6 +305,36 @@ def test_soup_is_the_mean_of_its_members(tmp_path):
     assert moved > 0  # the members differ, so the test can tell a mean from a copy
 
 
+def test_seed_soup_is_the_mean_of_the_single_seed_models(tmp_path):
+    """``seeds=(a, b)`` ships the mean of exactly the models ``seed=a`` and ``seed=b`` train alone."""
+    from guardagent.screens.encoder.model import load_network
+
+    ds = toy_dataset()
+    common = dict(epochs=4, max_steps=5, batch_size=8, lr=3e-3, max_len=64, threads=1)
+    said: list[str] = []
+    train_screen(ds, tmp_path / "soup", TrainConfig(**common, seed=4, seeds=(4, 9)), progress=said.append,
+                 calibrate=False)
+    assert [m for m in said if m.startswith("seed ")] == ["seed 4 (1/2)", "seed 9 (2/2)"]
+    for s in (4, 9):
+        train_screen(ds, tmp_path / f"s{s}", TrainConfig(**common, seed=s), calibrate=False)
+    nets = {name: load_network(tmp_path / name) for name in ("soup", "s4", "s9")}
+    assert int(nets["soup"][1]["lora_r"]) == 2 * TrainConfig().lora_r
+    assert nets["soup"][1]["train"]["seeds"] == [4, 9]
+    sd = {name: dict(net.named_parameters()) for name, (net, _) in nets.items()}
+    moved = 0
+    for key, w in sd["soup"].items():
+        assert torch.allclose(w, (sd["s4"][key] + sd["s9"][key]) / 2, atol=1e-5), key
+        moved += int(not torch.allclose(sd["s4"][key], sd["s9"][key]))
+    assert moved > 0  # different seeds give different models, so a copy would fail
+
+
+@pytest.mark.parametrize("seeds,match", [((13,), "at least two"), ((13, 13), "distinct"), ((13, -1), "non-negative")])
+def test_bad_seed_soup_is_a_clear_error(tmp_path, seeds, match):
+    with pytest.raises(TrainError, match=match):
+        train_screen(toy_dataset(), tmp_path, TrainConfig(max_steps=1, threads=1, seeds=seeds), calibrate=False)
+    assert not (tmp_path / "screen.safetensors").exists()
+
+
 @pytest.mark.parametrize("members,match", [(("mean",), "at least two"), (("max", "mean"), "'mean' or 'worst'"),
                                            (("worst:x", "mean"), "number"), (("worst:2", "mean"), "between 0 and 1")])
 def test_bad_soup_is_a_clear_error(tmp_path, members, match):
@@ -314,7 +344,7 @@ def test_bad_soup_is_a_clear_error(tmp_path, members, match):
 
 @pytest.mark.parametrize("opts", [{}, {"benign_windows": "worst", "benign_crops": 0.5, "probe_steps": 300, "average_tail": 0.3},
                                   {"benign_crops": 0.5, "payload_crops": 1.0},
-                                  {"soup": ("mean", "worst:0.5")}])
+                                  {"soup": ("mean", "worst:0.5")}, {"seeds": (13, 14, 15)}])
 def test_model_card_rebuild_command_parses_back_to_the_same_config(opts):
     import shlex
     from dataclasses import asdict
@@ -330,6 +360,7 @@ def test_model_card_rebuild_command_parses_back_to_the_same_config(opts):
                                                                            cfg.payload_crops)
     assert (args.probe_steps, args.average_tail) == (cfg.probe_steps, cfg.average_tail)
     assert tuple(args.soup or ()) == cfg.soup
+    assert tuple(args.seeds or ()) == cfg.seeds
 
 
 def test_train_screen_missing_dataset_is_a_clear_error(tmp_path, capsys):

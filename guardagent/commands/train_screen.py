@@ -26,7 +26,7 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--out", default="guardagent-screen", help="output directory (default: ./guardagent-screen)")
-    p.add_argument("--seed", type=int, default=13, help="seed for the corpus and training (default 13)")
+    p.add_argument("--seed", type=int, default=13, help="seed for the corpus and, without --seeds, for training (default 13)")
     p.add_argument("--epochs", type=float, default=2.0, help="passes over the train split (default 2)")
     p.add_argument("--lr", type=float, default=5e-4, help="AdamW learning rate (default 5e-4)")
     p.add_argument("--batch-size", type=int, default=16)
@@ -56,6 +56,9 @@ def register(subparsers) -> None:
     p.add_argument("--soup", nargs="+", default=None, metavar="MEMBER",
                    help="train one member per MEMBER (mean | worst | worst:CROPS) from the same start and ship "
                         "their weight average, e.g. --soup mean worst:0.5 (default: one model)")
+    p.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
+                   help="train one model per SEED (each as --seed SEED alone would) and ship their weight average, "
+                        "e.g. --seeds 13 14 15; costs one training per seed (default: one model at --seed)")
     p.add_argument("--eval-backend", default="auto", choices=["auto", "torch", "onnx-int8", "onnx"],
                    help="backend that scores validation/test (default: what the screen ships with)")
     p.set_defaults(func=run)
@@ -111,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         probe_steps=args.probe_steps,
         average_tail=args.average_tail,
         soup=tuple(args.soup or ()),
+        seeds=tuple(args.seeds or ()),
     )
     res = train_screen(ds, Path(args.out), cfg, progress=lambda m: print(m, flush=True))
     print(f"done in {time.time() - t0:.0f}s: {res.out_dir}", flush=True)

@@ -30,7 +30,7 @@ import os
 import platform
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -110,6 +110,11 @@ class TrainConfig:
     #: average (a "model soup", Wortsman et al. 2022): one merged network, so it costs what
     #: one screen costs, and its members' confident mistakes partly cancel. Empty = one model.
     soup: tuple[str, ...] = ()
+    #: Train one model per seed (each its own row subset, initialisation and data order, exactly
+    #: as ``seed=S`` alone would) and ship their weight average. Seed-to-seed spread is the
+    #: largest noise in this recipe (docs/screen.md, runs 11-18); averaging seeds cuts it
+    #: at k times the training cost and no inference cost. Empty = train at ``seed`` only.
+    seeds: tuple[int, ...] = ()
     max_len: int = 256
     overlap: int = 32
     max_windows: int = 32
@@ -352,6 +357,13 @@ def _check_config(cfg: TrainConfig) -> list[tuple[str, float]]:
         raise TrainError(f"average_tail is a share of the steps in [0, 1), not {cfg.average_tail!r}")
     if cfg.probe_steps < 0:
         raise TrainError(f"probe_steps must be 0 (off) or a positive number of steps, not {cfg.probe_steps!r}")
+    if cfg.seeds:
+        if len(cfg.seeds) < 2:
+            raise TrainError(f"a seed soup needs at least two seeds, got {list(cfg.seeds)}")
+        if len(set(cfg.seeds)) != len(cfg.seeds):
+            raise TrainError(f"a seed soup needs distinct seeds, got {list(cfg.seeds)}")
+        if not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in cfg.seeds):
+            raise TrainError(f"seeds are non-negative integers, got {list(cfg.seeds)}")
     if not cfg.soup:
         return [(cfg.benign_windows, cfg.benign_crops)]
     if len(cfg.soup) < 2:
@@ -490,29 +502,21 @@ def soup_state(states: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def train_screen(
-    dataset,
-    out_dir: str | Path,
-    config: TrainConfig | None = None,
-    *,
-    progress: Callable[[str], None] | None = None,
-    calibrate: bool = True,
-    data_note: str = "`guardagent.training.corpus.build_screen_dataset`",
-) -> TrainResult:
-    """Train on ``dataset['train']``, calibrate on ``['validation']``, report on ``['test']``.
+@dataclass
+class _SeedRun:
+    states: list[dict[str, Any]]
+    losses: list[float]
+    steps: int
+    seconds: float
+    rows: int
+    counts: list[int]
+    net: Any
 
-    With ``config.soup`` every member trains from the same initial weights and data order
-    (only its benign-window loss and crops differ) and the result is their weight average.
-    """
+
+def _train_seed(dataset, cfg: TrainConfig, members: list[tuple[str, float]], say: Callable[[str], None]) -> _SeedRun:
+    """One seed's models: its row subset, frozen-block cache, and one trained state per member."""
     import torch
 
-    cfg = config or TrainConfig()
-    say = progress or (lambda msg: log.info(msg))
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    if "train" not in dataset:
-        raise TrainError("screen dataset has no 'train' split")
-    members = _check_config(cfg)
-    out = Path(out_dir)
     _set_determinism(cfg.seed, cfg.threads)
     rng = random.Random(cfg.seed)
 
@@ -543,7 +547,9 @@ def train_screen(
     init = {name: t.clone() for name, t in trainable_state(net).items()}
     start_rng, start_torch = rng.getstate(), torch.get_rng_state()
 
-    states, losses, step, seconds = [], [], 0, 0.0
+    states: list[dict[str, Any]] = []
+    losses: list[float] = []
+    step, seconds = 0, 0.0
     for m, (benign_windows, crops) in enumerate(members):
         if len(members) > 1:
             say(f"soup member {m + 1}/{len(members)}: benign windows {benign_windows}, crops {crops}")
@@ -569,6 +575,45 @@ def train_screen(
         losses, step = _train_member(net, examples, cache, k, pad, weights, cfg, rng, worst_benign, say)
         seconds += time.time() - t0
         states.append(trainable_state(net))
+    return _SeedRun(states, losses, step, seconds, n, counts, net)
+
+
+def train_screen(
+    dataset,
+    out_dir: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+    calibrate: bool = True,
+    data_note: str = "`guardagent.training.corpus.build_screen_dataset`",
+) -> TrainResult:
+    """Train on ``dataset['train']``, calibrate on ``['validation']``, report on ``['test']``.
+
+    With ``config.soup`` every member trains from the same initial weights and data order
+    (only its benign-window loss and crops differ) and the result is their weight average.
+    With ``config.seeds`` that is done once per seed and every trained model joins the average.
+    """
+    import torch
+
+    cfg = config or TrainConfig()
+    say = progress or (lambda msg: log.info(msg))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if "train" not in dataset:
+        raise TrainError("screen dataset has no 'train' split")
+    members = _check_config(cfg)
+    out = Path(out_dir)
+    states: list[dict[str, Any]] = []
+    losses: list[float] = []
+    step, seconds = 0, 0.0
+    seeds = cfg.seeds or (cfg.seed,)
+    for i, seed in enumerate(seeds):
+        if len(seeds) > 1:
+            say(f"seed {seed} ({i + 1}/{len(seeds)})")
+        run = _train_seed(dataset, replace(cfg, seed=seed), members, say)
+        states += run.states
+        losses, step, seconds = run.losses, run.steps, seconds + run.seconds  # steps: per model
+    n, counts = run.rows, run.counts
+
     lora_r, lora_alpha = cfg.lora_r, cfg.lora_alpha
     if len(states) > 1:
         souped = soup_state(states)
@@ -576,7 +621,9 @@ def train_screen(
         net = build_network(lora_r, lora_alpha, 0.0, cfg.head_dropout, cfg.freeze_layers)
         net.load_state_dict(souped, strict=False)
         net.eval()
-        say(f"souped {len(states)} members into one rank-{lora_r} adapter")
+        say(f"souped {len(states)} models into one rank-{lora_r} adapter")
+    else:
+        net = run.net
 
     window = asdict(cfg.window())
     base_cfg = {
@@ -781,6 +828,8 @@ def rebuild_command(tr: dict[str, Any]) -> str:
     )
     if tr.get("max_train"):
         cmd += f" --max-train {tr['max_train']}"
+    if tr.get("seeds"):
+        cmd += " --seeds " + " ".join(str(x) for x in tr["seeds"])
     if tr.get("soup"):
         cmd += " --soup " + " ".join(tr["soup"])
     else:
@@ -820,6 +869,12 @@ def write_card(out: Path, conf: dict[str, Any], metrics: dict[str, Any]) -> Path
             [f"- model soup of {len(tr['soup'])} members trained from the same start ({', '.join(tr['soup'])}), "
              f"weight-averaged into one rank-{conf.get('lora_r')} adapter"]
             if tr.get("soup") else []
+        ),
+        *(
+            [f"- seed soup: one model per seed {', '.join(str(x) for x in tr['seeds'])} (each its own row subset, "
+             f"initialisation and data order), weight-averaged into one rank-{conf.get('lora_r')} adapter; "
+             f"{tr.get('seconds')} s is the sum over the seeds"]
+            if tr.get("seeds") else []
         ),
         f"- rebuild: `{rebuild_command(tr)}`",
         "",
