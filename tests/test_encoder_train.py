@@ -369,3 +369,17 @@ def test_train_screen_missing_dataset_is_a_clear_error(tmp_path, capsys):
     rc = main(["train-screen", "--out", str(tmp_path / "out"), "--dataset", str(tmp_path / "nope")])
     assert rc != 0
     assert "not a saved dataset" in capsys.readouterr().err
+
+
+def test_train_screen_bad_seeds_fail_before_the_corpus_is_built(tmp_path, capsys, monkeypatch):
+    from guardagent.cli import main
+    from guardagent.commands import train_screen as cmd
+
+    def no_build(args):  # pragma: no cover - reaching it is the failure
+        raise AssertionError("the corpus was built before the options were checked")
+
+    monkeypatch.setattr(cmd, "load_dataset_for", no_build)
+    rc = main(["train-screen", "--out", str(tmp_path / "out"), "--seeds", "13", "13"])
+    assert rc != 0
+    assert "distinct seeds" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -87,14 +87,8 @@ def load_dataset_for(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from guardagent.training.screen_trainer import TrainConfig, train_screen
+    from guardagent.training.screen_trainer import TrainConfig, check_config, train_screen
 
-    t0 = time.time()
-    ds = load_dataset_for(args)
-    print(
-        "dataset: " + ", ".join(f"{k}={len(v)}" for k, v in ds.items()) + f" (built in {time.time() - t0:.0f}s)",
-        flush=True,
-    )
     cfg = TrainConfig(
         seed=args.seed,
         epochs=args.epochs,
@@ -115,6 +109,13 @@ def run(args: argparse.Namespace) -> int:
         average_tail=args.average_tail,
         soup=tuple(args.soup or ()),
         seeds=tuple(args.seeds or ()),
+    )
+    check_config(cfg)  # a bad option fails before the corpus is built
+    t0 = time.time()
+    ds = load_dataset_for(args)
+    print(
+        "dataset: " + ", ".join(f"{k}={len(v)}" for k, v in ds.items()) + f" (built in {time.time() - t0:.0f}s)",
+        flush=True,
     )
     res = train_screen(ds, Path(args.out), cfg, progress=lambda m: print(m, flush=True))
     print(f"done in {time.time() - t0:.0f}s: {res.out_dir}", flush=True)

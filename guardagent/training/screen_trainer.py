@@ -345,7 +345,7 @@ def parse_member(spec: str) -> tuple[str, float]:
     return loss, share
 
 
-def _check_config(cfg: TrainConfig) -> list[tuple[str, float]]:
+def check_config(cfg: TrainConfig) -> list[tuple[str, float]]:
     """Reject a bad configuration before any data work; the members to train."""
     if cfg.benign_windows not in ("mean", "worst"):
         raise TrainError(f"benign_windows must be 'mean' or 'worst', not {cfg.benign_windows!r}")
@@ -600,7 +600,7 @@ def train_screen(
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if "train" not in dataset:
         raise TrainError("screen dataset has no 'train' split")
-    members = _check_config(cfg)
+    members = check_config(cfg)
     out = Path(out_dir)
     states: list[dict[str, Any]] = []
     losses: list[float] = []
