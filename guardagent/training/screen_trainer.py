@@ -602,17 +602,16 @@ def train_screen(
         raise TrainError("screen dataset has no 'train' split")
     members = check_config(cfg)
     out = Path(out_dir)
-    states: list[dict[str, Any]] = []
-    losses: list[float] = []
-    step, seconds = 0, 0.0
     seeds = cfg.seeds or (cfg.seed,)
+    runs = []
     for i, seed in enumerate(seeds):
         if len(seeds) > 1:
             say(f"seed {seed} ({i + 1}/{len(seeds)})")
-        run = _train_seed(dataset, replace(cfg, seed=seed), members, say)
-        states += run.states
-        losses, step, seconds = run.losses, run.steps, seconds + run.seconds  # steps: per model
-    n, counts = run.rows, run.counts
+        runs.append(_train_seed(dataset, replace(cfg, seed=seed), members, say))
+    run = runs[-1]  # rows, label counts, steps and final loss are reported per model: the last one's
+    states = [state for r in runs for state in r.states]
+    losses, step, n, counts = run.losses, run.steps, run.rows, run.counts
+    seconds = sum(r.seconds for r in runs)
 
     lora_r, lora_alpha = cfg.lora_r, cfg.lora_alpha
     if len(states) > 1:
