@@ -98,7 +98,7 @@ def goal_rows(seed: int, scale: float) -> list[dict[str, Any]]:
     """User requests as goal x shared frame (``user_goals``): the goal, not the frame, is the label.
 
     Opt-in (``user_goals=True``, ``corpus build --user-goals``): the shipped screen's corpus has
-    none, so its card's rebuild command stays exact; docs/screen.md (runs 25-26) has what they did."""
+    none, so its card's rebuild command stays exact; docs/screen.md (runs 25-27) has what they did."""
     rows: list[dict[str, Any]] = []
     for fams, group in ((ug.BENIGN, "user.gbu"), (ug.SENSITIVE, "user.gsu"), (ug.MALICIOUS, "user.gmu")):
         k = _per_family(TARGETS[group], len(fams), scale)
