@@ -478,7 +478,7 @@ def test_goal_frames_carry_no_label():
     assert all("{goal}" in f or "{Goal}" in f for f in ug.ASK + ug.DO)
     r = random.Random(3)
     for g in ug.ALL:
-        text = g.render(r)
+        text, _args = g.render(r)
         assert "{" not in text and "}" not in text, text
         assert text[0].isupper(), text
 

@@ -94,34 +94,28 @@ def _pool(families: list[str], split: str) -> list[str]:
 
 
 # ---------------------------------------------------------------- user rows
-def goal_rows(seed: int, scale: float) -> list[dict[str, Any]]:
-    """User requests as goal x shared frame (``user_goals``): the goal, not the frame, is the label.
-
-    Opt-in (``user_goals=True``, ``corpus build --user-goals``): the shipped screen's corpus has
-    none, so its card's rebuild command stays exact; docs/screen.md (runs 25-27) has what they did."""
+def _phrased_rows(fams: Sequence[up.UserFamily], group: str, seed: int, scale: float) -> list[dict[str, Any]]:
+    """``TARGETS[group]`` rows spread over the families, each rendered and lightly decorated."""
     rows: list[dict[str, Any]] = []
-    for fams, group in ((ug.BENIGN, "user.gbu"), (ug.SENSITIVE, "user.gsu"), (ug.MALICIOUS, "user.gmu")):
-        k = _per_family(TARGETS[group], len(fams), scale)
-        for goal in fams:
-            r = _rng(seed, goal.family)
-            rows += _unique(k, lambda goal=goal, r=r: _row(up.decorate(goal.render(r), r), "user", goal.label,
-                                                           goal.family, domain=goal.domain))
+    k = _per_family(TARGETS[group], len(fams), scale)
+    for fam in fams:
+        r = _rng(seed, fam.family)
+
+        def make(fam=fam, r=r):
+            text, _args = fam.render(r)
+            return _row(up.decorate(text, r), "user", fam.label, fam.family, domain=fam.domain)
+        rows += _unique(k, make)
     return rows
 
 
 def user_rows(seed: int, scale: float, user_goals: bool = False) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for fams, group in ((up.BENIGN, "user.bu"), (up.SENSITIVE, "user.su"), (up.MALICIOUS, "user.mu")):
-        k = _per_family(TARGETS[group], len(fams), scale)
-        for fam in fams:
-            r = _rng(seed, fam.family)
-
-            def make(fam=fam, r=r):
-                text, _args = fam.render(r)
-                return _row(up.decorate(text, r), "user", fam.label, fam.family, domain=fam.domain)
-            rows += _unique(k, make)
-    if user_goals:
-        rows += goal_rows(seed, scale)
+        rows += _phrased_rows(fams, group, seed, scale)
+    if user_goals:  # opt-in (corpus build --user-goals): goal x shared frame, the goal is the label;
+        # not in the shipped screen's corpus, so its card's rebuild command stays exact (docs/screen.md, runs 25-27)
+        for goals, group in ((ug.BENIGN, "user.gbu"), (ug.SENSITIVE, "user.gsu"), (ug.MALICIOUS, "user.gmu")):
+            rows += _phrased_rows(goals, group, seed, scale)
     # the hijack tasks as the user's own asks (benign): the source, not the task, makes a hijack
     fams = assist_families()
     k = _per_family(TARGETS["user.assist"], len(fams), scale)
@@ -322,7 +316,7 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full",
     """All rows (filtered, with splits) and the build report for the dataset card.
 
     ``extra`` names optional external sources (``external.OPTIONAL_SOURCES``) to add to the
-    default ones; ``user_goals`` adds the goal x frame user requests (``goal_rows``). The shipped
+    default ones; ``user_goals`` adds the goal x frame user requests (``user_goals.py``). The shipped
     screen's corpus uses neither."""
     if size not in SCALE:
         from guardagent.taxonomy import GuardError

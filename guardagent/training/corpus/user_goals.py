@@ -18,10 +18,9 @@ from a benchmark's behaviour list.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 
-from guardagent.training.corpus.slots import SlotDict, fill
+from guardagent.training.corpus.user_prompts import UserFamily
 
 #: The user asks how (information); the label is the goal's.
 ASK = (
@@ -42,18 +41,17 @@ DO = (
 
 
 @dataclass(frozen=True)
-class GoalFamily:
-    family: str
-    label: str  # benign | malicious | sensitive
-    domain: str
-    goal: str
-    frames: tuple[str, ...]
+class GoalFamily(UserFamily):
+    """A phrasing family whose templates are one goal in each of its frames (no task tool)."""
 
-    def render(self, rng: random.Random, slots: SlotDict | None = None) -> str:
-        slots = slots if slots is not None else SlotDict(rng)
-        goal = fill(self.goal, rng, slots)
-        frame = rng.choice(self.frames)
-        return frame.replace("{Goal}", goal[:1].upper() + goal[1:]).replace("{goal}", goal)
+    goal: str = ""
+    frames: tuple[str, ...] = ()
+
+
+def _family(family: str, label: str, domain: str, goal: str, frames: tuple[str, ...]) -> GoalFamily:
+    capital = goal[:1].upper() + goal[1:]
+    templates = tuple(f.replace("{Goal}", capital).replace("{goal}", goal) for f in frames)
+    return GoalFamily(family=family, label=label, domain=domain, tool=None, templates=templates, goal=goal, frames=frames)
 
 
 # ``category | domain | frames | goal || goal || ...``: goals are verb phrases ("frame + goal" is a
@@ -114,8 +112,7 @@ def _parse(table: str, label: str, group: str) -> list[GoalFamily]:
         cat, domain, kind, goals = [p.strip() for p in line.split(" | ", 3)]
         frames = _FRAMES[kind]
         for i, goal in enumerate(g.strip() for g in goals.split(" || ")):
-            out.append(GoalFamily(family=f"user.{group}.{cat}.g{i}", label=label, domain=domain, goal=goal,
-                                  frames=frames))
+            out.append(_family(f"user.{group}.{cat}.g{i}", label, domain, goal, frames))
     return out
 
 
