@@ -342,6 +342,49 @@ def test_reference_tables_are_clean_dense_tables(small):
     assert labels == {"benign"}
 
 
+def test_other_language_content_is_opt_in_clean_and_reproducible():
+    """With --other-languages, clean results carry other scripts and quoted titles (so foreign
+    words and quoted imperatives are no injection cue): every locale renders, nothing trips the
+    injection filter, and a draw depends only on the caller's RNG (not on the hash seed).
+    Without it the generators draw nothing extra, so the default corpus is unchanged."""
+    import os
+    import subprocess
+    import sys
+
+    from guardagent.training.corpus import outputs_foreign as fx
+    from guardagent.training.corpus.outputs_extra import _email_thread
+    from guardagent.training.corpus.outputs_reference import reference_table
+
+    foreign = re.compile("[\u0400-\u04ff\u0370-\u03ff\u3040-\u30ff\u4e00-\u9fff]")
+
+    def draw(seed):
+        r = random.Random(seed)
+        return [reference_table(r, SlotDict(r)) for _ in range(300)] + [_email_thread(r, SlotDict(r)) for _ in range(300)]
+
+    plain = draw(11)
+    assert not any(foreign.search(t) for t in plain)
+    with fx.enabled():
+        r = random.Random(11)
+        for loc in fx.LOCALES:
+            for text in (fx.phrase(r, loc), fx.person(r, loc), fx.place(r, loc), fx.letter(r, "Ana", "Bo", loc)):
+                assert text.strip() and not has_injection(text), (loc, text)
+        texts = draw(11)
+    assert not fx.active()
+    assert not [t for t in texts if has_injection(t)]
+    for name, pat in (("cyrillic", "[\u0400-\u04ff]"), ("greek", "[\u0370-\u03ff]"),
+                      ("cjk", "[\u3040-\u30ff\u4e00-\u9fff]"), ("latin accents", "[\u00c0-\u017f]")):
+        assert any(re.search(pat, t) for t in texts), name
+    assert sum(bool(re.search(r'"(Don\'t|Never|Please|Just|Come Back|Let It|If You|Who Will)\b', t)) for t in texts) > 10
+
+    rows, report = build_rows(seed=0, external=False, size="small", other_languages=True)
+    assert report["other_languages"] and any(s["name"] == "faker" for s in report["sources"])
+    assert any(row["label"] == "benign" and row["source"] == "tool" and foreign.search(row["text"]) for row in rows)
+    code = ("import random; from guardagent.training.corpus import outputs_foreign as fx; r = random.Random(4); "
+            "print([(fx.place(r, l), fx.person(r, l), fx.phrase(r, l)) for l in fx.LOCALES for _ in range(20)])")
+    outs = {subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONHASHSEED=h), capture_output=True,
+                           text=True, check=True).stdout for h in ("1", "2")}
+    assert len(outs) == 1
+
 def test_code_tampering_injections_render_and_are_malicious(small):
     """Every code-tampering wrapper renders a filled payload; the families are split like the other
     injection wrappers (train plus held-out) and their rows are malicious tool results."""

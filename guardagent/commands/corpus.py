@@ -21,6 +21,9 @@ def register(subparsers) -> None:
     b.add_argument("--user-goals", action="store_true",
                    help="add user requests composed as goal x frame, with frames shared by every label "
                         "(training/corpus/user_goals.py); not in the shipped screen's corpus")
+    b.add_argument("--other-languages", action="store_true",
+                   help="let clean tool results carry other languages, quoted titles and answer prose "
+                        "(training/corpus/outputs_foreign.py, needs faker); not in the shipped screen's corpus")
     b.add_argument("--size", choices=["small", "full"], default="full", help="small: a few hundred rows (tests); full: tens of thousands")
     b.add_argument("--episodes-per-scenario", type=int, default=50, help="episodes per scenario and split (default 50)")
     b.set_defaults(func=_build)
@@ -35,6 +38,7 @@ def _build(args: argparse.Namespace) -> int:
 
     from guardagent.taxonomy import GuardError
     from guardagent.training.corpus import build_screen_dataset, save
+    from guardagent.training.corpus import outputs_foreign as fx
     from guardagent.training.corpus.external import check_extra
 
     datasets.disable_progress_bars()  # one summary line instead of a bar per split
@@ -44,8 +48,9 @@ def _build(args: argparse.Namespace) -> int:
     _check_writable(args.out)  # before the build, which takes a while
     t0 = time.perf_counter()
     ds = build_screen_dataset(seed=args.seed, external=not args.no_external, size=args.size, extra=extra,
-                              user_goals=args.user_goals)
-    out = save(ds, args.out, n_per_scenario=args.episodes_per_scenario, seed=args.seed)
+                              user_goals=args.user_goals, other_languages=args.other_languages)
+    with fx.enabled(args.other_languages):  # the episodes' tool results too
+        out = save(ds, args.out, n_per_scenario=args.episodes_per_scenario, seed=args.seed)
     rep = getattr(ds, "build_report", {})
     for note in rep.get("notes", []):
         print(f"note: {note}", file=sys.stderr)

@@ -11,6 +11,7 @@ from typing import Any, Callable, Sequence
 
 import yaml
 
+from guardagent.training.corpus import outputs_foreign as fx
 from guardagent.training.corpus import user_goals as ug
 from guardagent.training.corpus import user_prompts as up
 from guardagent.training.corpus.actions import HARMFUL_CALLS, NON_SENSITIVE, SENSITIVE, harmful_call, render_call
@@ -312,47 +313,55 @@ def _finalize(rows: list[dict[str, Any]], extra_splits: dict[str, str]) -> None:
 
 
 def build_rows(seed: int = 0, external: bool = True, size: str = "full",
-               extra: Sequence[str] = (), user_goals: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+               extra: Sequence[str] = (), user_goals: bool = False,
+               other_languages: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """All rows (filtered, with splits) and the build report for the dataset card.
 
     ``extra`` names optional external sources (``external.OPTIONAL_SOURCES``) to add to the
-    default ones; ``user_goals`` adds the goal x frame user requests (``user_goals.py``). The shipped
-    screen's corpus uses neither."""
+    default ones; ``user_goals`` adds the goal x frame user requests (``user_goals.py``);
+    ``other_languages`` lets clean tool results carry other languages, quoted titles and answer
+    prose (``outputs_foreign.py``). The shipped screen's corpus uses none of them."""
     if size not in SCALE:
         from guardagent.taxonomy import GuardError
 
         raise GuardError(f"unknown corpus size {size!r}: expected one of {sorted(SCALE)}")
     t0 = time.perf_counter()
     scale = SCALE[size]
-    rows = user_rows(seed, scale, user_goals) + tool_rows(seed, scale) + action_rows(seed, scale)
     from guardagent.training.corpus.episodes import episode_rows
 
-    rows += episode_rows(seed, n_per_scenario=max(2, round(40 * scale)))
     notes: list[str] = []
     sources_used: list[dict[str, str]] = []
     extra_splits: dict[str, str] = {}
-    if external:
-        from guardagent.training.corpus import external as ext
+    with fx.enabled(other_languages):  # every generator that renders a clean result sees the switch
+        rows = user_rows(seed, scale, user_goals) + tool_rows(seed, scale) + action_rows(seed, scale)
+        rows += episode_rows(seed, n_per_scenario=max(2, round(40 * scale)))
+        if external:
+            from guardagent.training.corpus import external as ext
 
-        ext_rows, notes, sources_used, extra_splits = ext.load_all(seed, size, extra)
-        rows += ext_rows
+            ext_rows, notes, sources_used, extra_splits = ext.load_all(seed, size, extra)
+            rows += ext_rows
+    if other_languages:
+        sources_used.append({"name": "faker", "licence": "MIT",
+                             "what": "per-locale word lists, person names and places (PyPI `faker`, seeded from the "
+                                     "build's RNG) for other-language clean tool results (outputs_foreign.py)"})
     before = Counter((r["origin"].split(":")[0], r["label"]) for r in rows)
     rows, stats = apply_filters(rows)
     _finalize(rows, extra_splits)
     rng = random.Random(seed)
     rng.shuffle(rows)
-    report = {"seed": seed, "size": size, "external": external, "user_goals": user_goals, "filters": stats, "notes": notes,
+    report = {"seed": seed, "size": size, "external": external, "user_goals": user_goals,
+              "other_languages": other_languages, "filters": stats, "notes": notes,
               "sources": sources_used, "before_filters": {f"{o}/{lab}": n for (o, lab), n in sorted(before.items())},
               "seconds": round(time.perf_counter() - t0, 2)}
     return rows, report
 
 
 def build_screen_dataset(seed: int = 0, external: bool = True, size: str = "full", extra: Sequence[str] = (),
-                         user_goals: bool = False):
+                         user_goals: bool = False, other_languages: bool = False):
     """The screen's training data as a ``datasets.DatasetDict`` (train / validation / test)."""
     import datasets
 
-    rows, report = build_rows(seed, external, size, extra, user_goals)
+    rows, report = build_rows(seed, external, size, extra, user_goals, other_languages)
     features = datasets.Features({c: datasets.Value("string") for c in COLUMNS}
                                  | {c: datasets.Value("int32") for c in SPAN_COLUMNS})
     out = datasets.DatasetDict()

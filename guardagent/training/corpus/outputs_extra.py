@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 
+from guardagent.training.corpus import outputs_foreign as fx
 from guardagent.training.corpus.slots import SlotDict, fill
 
 
@@ -89,7 +90,11 @@ def _email_thread(r: random.Random, s: SlotDict) -> str:
     if r.random() < 0.4:
         head += _f("Cc: {email_3}\n", r, s)
     head += _f("Date: {date} {time}\nSubject: ", r, s) + r.choice(["", "Re: ", "RE: ", "Fwd: "]) + _f(subj, r, s)
-    text = head + "\n\n" + _email_body(r, s)
+    if fx.active() and r.random() < 0.15:  # correspondence in another language (opt-in, outputs_foreign.py)
+        loc = fx.locale(r)
+        text = head + "\n\n" + fx.letter(r, fx.person(r, loc).split()[0], fx.person(r, loc), loc)
+    else:
+        text = head + "\n\n" + _email_body(r, s)
     for _ in range(r.choice([0, 1, 1, 2])):
         ss = SlotDict(r)
         quoted = _email_body(r, ss, paras=r.randint(1, 2))

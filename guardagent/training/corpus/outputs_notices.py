@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import random
 
+from guardagent.training.corpus import outputs_foreign as fx
 from guardagent.training.corpus.slots import SlotDict, fill
 
 _MERCHANTS = ["Figma", "Notion Labs", "Dropbox", "Zoom Video", "Atlassian", "DigitalOcean", "Slack Technologies",
@@ -200,8 +201,36 @@ _SIGNOFF = ["Hope this helps!", "Edit: fixed a typo.", "Tested on Python 3.12 an
             "See also the linked duplicate question."]
 
 
+# Explanations in the second person, as accepted answers are written: they tell a human reader
+# what to call, assign, print or check, which is what an injection looks like to a word counter.
+_EXPLAIN = [
+    "The reason is that `{thing}` hands back a fresh {obj}; yours stays as it was, so keep the return value.",
+    "You can also do this with `{thing}`, which saves you the extra import.",
+    "Keep in mind that the {obj} is shared between threads, so take a lock before you change it.",
+    "In newer releases the {obj} comes back as {example}, so update your parsing code accordingly.",
+    "Update: the commenters are right, pass the {obj} in as an argument instead of reading a global.",
+    "Under the hood `{thing}` copies the whole {obj}, so on large inputs you will want a streaming approach.",
+    "A single vectorised call to `{thing}` replaces your loop and runs far faster.",
+    "Rule of thumb: don't add or remove items from a {obj} while you loop over it; build a new one instead.",
+    "Print the {obj} and its type just before the line that fails and compare them with what you expected.",
+    "For reference, this is what it prints on my machine: {example}",
+    "Your approach works, but I'd suggest `{thing}` because it states the intent more clearly.",
+]
+_THINGS = ["sorted()", "str.join()", "itertools.chain()", "collections.Counter()", "dict.get()", "pathlib.Path.mkdir()",
+           "Array.prototype.filter()", "Object.assign()", "re.findall()", "pd.merge()", "np.where()", "zip()"]
+_OBJS = ["array", "list", "DataFrame", "string", "dictionary", "queue", "timestamp", "response body", "column"]
+_EXAMPLES = ["`{'id': 7, 'tags': []}`", "`[1, 2, 3]`", "`1970-01-01 00:00:00`", "`Counter({'a': 2, 'b': 1})`", "`NaN`"]
+
+
+def _explanation(r: random.Random) -> str:
+    return " ".join(r.choice(_EXPLAIN).format(thing=r.choice(_THINGS), obj=r.choice(_OBJS), example=r.choice(_EXAMPLES))
+                    for _ in range(r.randint(1, 3)))
+
+
 def _forum_post(r: random.Random, s: SlotDict) -> str:
     lang, code, err, answer = r.choice(_SNIPPETS)
+    if fx.active() and r.random() < 0.5:  # opt-in with the other-language results (outputs_foreign.py)
+        answer = f"{answer} {_explanation(r)}" if r.random() < 0.5 else f"{_explanation(r)}\n\n{answer}"
     if r.random() < 0.35:  # an answer page alone: the fix, the code, why
         fenced = r.random() < 0.7
         parts = [answer, "", f"```{lang}\n{code}\n```" if fenced else code, "", r.choice(_WHY).format(err=err)]

@@ -1,11 +1,12 @@
 """Clean reference tables: the encyclopedic data a web or document tool returns.
 
 Sports standings, election and census figures, discographies, climate normals, timetables,
-league tables, medal counts... rendered the way scrapers flatten them: padded pipe tables
+league tables, medal counts (and, opt-in, charts, set lists, festival winners and mottos with
+titles and names in many languages, from outputs_foreign.py)... rendered the way scrapers flatten them: padded pipe tables
 (with or without a header rule), tab-separated rows, HTML ``<table>`` markup or "key: value"
 lines. They are full of numbers, names, footnote marks and abbreviations and ask nothing of
 their reader, so the screen learns that a long dense table is ordinary data. Every name and
-figure is generated here (no table is copied from anywhere).
+figure is generated (no table is copied from anywhere).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import random
 from typing import Callable
 
+from guardagent.training.corpus import outputs_foreign as fx
 from guardagent.training.corpus.slots import CITIES, FIRST, LAST, SlotDict
 
 _PLACES = ["Ashford", "Brenton", "Caldwell", "Dunmore", "Elmstead", "Fairview", "Glenrock", "Harlow", "Ivybridge",
@@ -39,6 +41,8 @@ def _person(r: random.Random) -> str:
 
 
 def _title(r: random.Random) -> str:
+    if fx.active() and r.random() < 0.5:  # real titles are often phrases, some of them in other languages
+        return fx.any_title(r, foreign=0.25)
     return f"{r.choice(['', 'The '])}{r.choice(_WORDS)} {r.choice(_NOUNS)}".strip()
 
 
@@ -194,9 +198,88 @@ def _officeholders(r: random.Random) -> Table:
     return (f"Mayors of {r.choice(_PLACES)}", ["No.", "Name", "Term", "Party", "Notes"], rows)
 
 
+# Tables whose cells are titles, quotations and names in many languages (outputs_foreign.py).
+def _song_contest(r: random.Random) -> Table:
+    locs = r.sample(fx.LOCALES, k=r.randint(6, 14))
+    rows = []
+    for i, loc in enumerate(locs):
+        english = r.random() < 0.3
+        song = fx.english_title(r) if english else fx.phrase(r, loc)
+        rows.append([f"{i + 1:02d}", fx.COUNTRY[loc], "English" if english else fx.LANGUAGE[loc], fx.person(r, loc),
+                     f"\"{song}\"", "—" if english else fx.english_title(r), str(r.randint(0, 300)),
+                     str(r.randint(1, len(locs)))])
+    return (f"{r.choice(['Song festival', 'Music competition', 'Choir contest'])} {r.randint(1956, 2025)} — results",
+            ["No.", "Country", "Language", "Performer", "Entry", "Translation", "Score", "Rank"], rows)
+
+
+def _number_ones(r: random.Random) -> Table:
+    y, loc = r.randint(1960, 2024), fx.locale(r)
+    rows = []
+    for w in range(r.randint(5, 12)):
+        rows.append([f"{r.randint(1, 28)} {r.choice(_MONTHS3)} {y}", f"\"{fx.any_title(r, loc, foreign=0.4)}\"",
+                     fx.person(r, loc) if r.random() < 0.5 else _person(r), str(r.randint(1, 9))])
+    return (f"Chart-toppers, {fx.COUNTRY[loc]} {y}", ["Week of", "Title", "Artist", "Weeks on top"], rows)
+
+
+def _setlist(r: random.Random) -> Table:
+    rows = []
+    for i in range(r.randint(6, 14)):
+        rows.append([str(i + 1), f"\"{fx.any_title(r, foreign=0.3)}\"", _person(r) if r.random() < 0.6 else fx.person(r),
+                     f"{r.randint(2, 7)}:{r.randint(0, 59):02d}", r.choice(["", "", "", "encore", "acoustic", "cover", "live debut"])])
+    return (f"Set list — {fx.place(r)}, {r.randint(1, 28)} {r.choice(_MONTHS3)} {r.randint(1975, 2025)}",
+            ["#", "Song", "Written by", "Length", "Notes"], rows)
+
+
+def _film_festival(r: random.Random) -> Table:
+    y = r.randint(1950, 2020)
+    rows = []
+    for _ in range(r.randint(4, 10)):
+        y += r.randint(1, 3)
+        loc = fx.locale(r)
+        rows.append([str(y), fx.english_title(r), fx.phrase(r, loc), fx.person(r, loc), fx.COUNTRY[loc]])
+    return (f"{r.choice(['Best Foreign Film', 'Golden Prize', 'Audience Award', 'Grand Jury Prize'])} winners",
+            ["Year", "English title", "Original title", "Director(s)", "Country"], rows)
+
+
+def _awards(r: random.Random) -> Table:
+    y = r.randint(1980, 2020)
+    rows = []
+    for _ in range(r.randint(4, 10)):
+        y += r.randint(0, 2)
+        rows.append([str(y), r.choice(["Best Single", "Best Album", "Best New Artist", "Song of the Year", "Best Director",
+                                       "Best Screenplay", "Best Novel"]), f"\"{fx.any_title(r)}\"",
+                     r.choice(["Won", "Nominated", "Nominated", "Shortlisted"])])
+    return ("Awards and nominations", ["Year", "Category", "Nominated work", "Result"], rows)
+
+
+def _quotations(r: random.Random) -> Table:
+    rows = []
+    for _ in range(r.randint(3, 8)):
+        loc = fx.locale(r)
+        latin = r.random() < 0.4
+        rows.append([fx.place(r, loc) + " " + r.choice(["University", "College", "Academy", "Town Council", "Society"]),
+                     fx.phrase(r, "la" if latin else loc, 3, 7) if r.random() < 0.5 else fx.quotation(r),
+                     fx.quotation(r), str(r.randint(1450, 1990))])
+    return ("Mottos and founding statements", ["Institution", "Motto", "In English", "Founded"], rows)
+
+
+def _people_abroad(r: random.Random) -> Table:
+    rows = []
+    for _ in range(r.randint(5, 12)):
+        loc = fx.locale(r)
+        rows.append([fx.person(r, loc), fx.place(r, loc), fx.COUNTRY[loc], fx.LANGUAGE[loc],
+                     r.choice(["", "", "", f"also known as \"{fx.phrase(r, loc, 1, 3)}\"", "see below"])])
+    return (r.choice(["Delegates", "Team members", "Speakers", "Participants"]) + f" {r.randint(1990, 2025)}",
+            ["Name", "Home town", "Country", "Language", "Notes"], rows)
+
+
 TABLES: list[Callable[[random.Random], Table]] = [
     _standings, _election, _census, _population, _discography, _filmography, _climate, _medals, _episodes,
     _timetable, _cities, _records, _officeholders,
+]
+#: With ``outputs_foreign.enabled()``: tables of titles, quotations and names in many languages.
+WORLD_TABLES: list[Callable[[random.Random], Table]] = [
+    _song_contest, _number_ones, _setlist, _film_festival, _awards, _quotations, _people_abroad,
 ]
 
 
@@ -246,6 +329,6 @@ def reference_table(r: random.Random, s: SlotDict) -> str:
                                "The following table lists the results.", "Source: national statistics office.",
                                "Statistics are taken from official reports; some totals may not add up due to rounding."]))
     for _ in range(1 if r.random() < 0.8 else 2):
-        caption, head, rows = r.choice(TABLES)(r)
+        caption, head, rows = r.choice(TABLES + WORLD_TABLES if fx.active() else TABLES)(r)
         parts.append(r.choice(_RENDER)(caption, head, rows, r))
     return "\n\n".join(parts)

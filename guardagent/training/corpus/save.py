@@ -58,7 +58,7 @@ Training data for guardagent's tri-modal screens (`source` = user | action | too
 benign | malicious | sensitive) and episodes for the RL sandbox (paper: *Agent Safety Alignment via
 Reinforcement Learning*, arXiv 2507.08270). Built by `guardagent corpus build` (seed
 {report.get('seed', '?')}, size {report.get('size', '?')}, external {report.get('external', '?')}, user goals
-{report.get('user_goals', False)}, build
+{report.get('user_goals', False)}, other languages {report.get('other_languages', False)}, build
 {report.get('seconds', '?')} s before saving).
 
 Columns: `id, text, source, label, scenario, family, origin, domain, tool_name, split`, and
