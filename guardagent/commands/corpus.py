@@ -38,7 +38,6 @@ def _build(args: argparse.Namespace) -> int:
 
     from guardagent.taxonomy import GuardError
     from guardagent.training.corpus import build_screen_dataset, save
-    from guardagent.training.corpus import outputs_foreign as fx
     from guardagent.training.corpus.external import check_extra
 
     datasets.disable_progress_bars()  # one summary line instead of a bar per split
@@ -49,8 +48,7 @@ def _build(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     ds = build_screen_dataset(seed=args.seed, external=not args.no_external, size=args.size, extra=extra,
                               user_goals=args.user_goals, other_languages=args.other_languages)
-    with fx.enabled(args.other_languages):  # the episodes' tool results too
-        out = save(ds, args.out, n_per_scenario=args.episodes_per_scenario, seed=args.seed)
+    out = save(ds, args.out, n_per_scenario=args.episodes_per_scenario, seed=args.seed)
     rep = getattr(ds, "build_report", {})
     for note in rep.get("notes", []):
         print(f"note: {note}", file=sys.stderr)

@@ -98,12 +98,13 @@ def phrase(r: random.Random, loc: str | None = None, lo: int = 2, hi: int = 5) -
     return text
 
 
+def _with_people(loc: str | None) -> str | None:
+    """Latin has words but no people or places of its own; borrow Italy's."""
+    return "it_IT" if loc == "la" else loc
+
+
 def person(r: random.Random, loc: str | None = None) -> str:
-    fk, loc = _fk(r, loc if loc != "la" else "it_IT")
-    try:
-        return fk.name()
-    except AttributeError:  # a locale without a person provider
-        return _fk(r, "en_US")[0].name()
+    return _fk(r, _with_people(loc))[0].name()
 
 
 @lru_cache(maxsize=None)
@@ -118,14 +119,9 @@ def _city_table(locale: str) -> tuple[str, ...]:
 
 
 def place(r: random.Random, loc: str | None = None) -> str:
-    fk, loc = _fk(r, loc if loc != "la" else "it_IT")
+    fk, loc = _fk(r, _with_people(loc))
     table = _city_table(loc)
-    if table:
-        return r.choice(table)
-    try:
-        return fk.city()
-    except AttributeError:
-        return _fk(r, "en_US")[0].city()
+    return r.choice(table) if table else fk.city()
 
 
 def paragraph(r: random.Random, loc: str | None = None) -> str:

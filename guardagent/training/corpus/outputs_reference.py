@@ -230,26 +230,37 @@ def _setlist(r: random.Random) -> Table:
             ["#", "Song", "Written by", "Length", "Notes"], rows)
 
 
-def _film_festival(r: random.Random) -> Table:
-    y = r.randint(1950, 2020)
+def _by_year(r: random.Random, first: tuple[int, int], gap: tuple[int, int],
+             cells: Callable[[random.Random], list[str]]) -> list[list[str]]:
+    """4-10 rows led by a year that starts in ``first`` and grows by ``gap`` each row."""
+    y = r.randint(*first)
     rows = []
     for _ in range(r.randint(4, 10)):
-        y += r.randint(1, 3)
-        loc = fx.locale(r)
-        rows.append([str(y), fx.english_title(r), fx.phrase(r, loc), fx.person(r, loc), fx.COUNTRY[loc]])
+        y += r.randint(*gap)
+        rows.append([str(y), *cells(r)])
+    return rows
+
+
+def _festival_entry(r: random.Random) -> list[str]:
+    loc = fx.locale(r)
+    return [fx.english_title(r), fx.phrase(r, loc), fx.person(r, loc), fx.COUNTRY[loc]]
+
+
+def _film_festival(r: random.Random) -> Table:
+    rows = _by_year(r, (1950, 2020), (1, 3), _festival_entry)
     return (f"{r.choice(['Best Foreign Film', 'Golden Prize', 'Audience Award', 'Grand Jury Prize'])} winners",
             ["Year", "English title", "Original title", "Director(s)", "Country"], rows)
 
 
+def _award_entry(r: random.Random) -> list[str]:
+    return [r.choice(["Best Single", "Best Album", "Best New Artist", "Song of the Year", "Best Director",
+                      "Best Screenplay", "Best Novel"]), f"\"{fx.any_title(r)}\"",
+            r.choice(["Won", "Nominated", "Nominated", "Shortlisted"])]
+
+
 def _awards(r: random.Random) -> Table:
-    y = r.randint(1980, 2020)
-    rows = []
-    for _ in range(r.randint(4, 10)):
-        y += r.randint(0, 2)
-        rows.append([str(y), r.choice(["Best Single", "Best Album", "Best New Artist", "Song of the Year", "Best Director",
-                                       "Best Screenplay", "Best Novel"]), f"\"{fx.any_title(r)}\"",
-                     r.choice(["Won", "Nominated", "Nominated", "Shortlisted"])])
-    return ("Awards and nominations", ["Year", "Category", "Nominated work", "Result"], rows)
+    return ("Awards and nominations", ["Year", "Category", "Nominated work", "Result"],
+            _by_year(r, (1980, 2020), (0, 2), _award_entry))
 
 
 def _quotations(r: random.Random) -> Table:

@@ -113,7 +113,10 @@ with character-5-gram Jaccard >= 0.8 to a kept row of the same source and label.
 
 
 def save(dataset, out_dir: str | Path, *, n_per_scenario: int = 50, seed: int | None = None) -> Path:
-    """Write ``dataset`` (``save_to_disk``), ``README.md`` and ``episodes_{split}.jsonl``."""
+    """Write ``dataset`` (``save_to_disk``), ``README.md`` and ``episodes_{split}.jsonl``.
+
+    The episodes' tool results follow the build's options (``other_languages`` in its report)."""
+    from guardagent.training.corpus import outputs_foreign as fx
     from guardagent.training.corpus.episodes import build_episodes
 
     out = Path(out_dir)
@@ -124,7 +127,8 @@ def save(dataset, out_dir: str | Path, *, n_per_scenario: int = 50, seed: int | 
     dataset.save_to_disk(str(out))
     n_eps = {}
     for split in SPLITS:
-        eps = build_episodes(n_per_scenario, seed=seed, split=split)
+        with fx.enabled(bool((report or {}).get("other_languages"))):
+            eps = build_episodes(n_per_scenario, seed=seed, split=split)
         with (out / f"episodes_{split}.jsonl").open("w", encoding="utf-8") as fh:
             for ep in eps:
                 fh.write(ep.model_dump_json() + "\n")
