@@ -4,7 +4,9 @@
 
 ``DIR`` is a dataset written by ``guardagent corpus build``. For every screen directory (what
 ``guardagent train-screen`` writes) it prints per-source accuracy, benign passed, malicious
-flagged / refused and sensitive recall, then per origin (``--by-origin``), then how often clean
+flagged / refused and sensitive recall, then per origin (``--by-origin``) and per family group
+(``--by-family``: ``tool.mt.enc``, ``tool.st.gdpr_request``...; a held-out split holds few
+families, so one family can move a source's figure by points), then how often clean
 and injected tool results are flagged by the number of windows they span: long clean results
 are where most false positives come from, and the card's per-source table hides them. Last, a
 threshold-free table per source (ROC AUC and TPR at a fixed false-positive rate, flagged =
@@ -43,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", default="onnx-int8", choices=("onnx-int8", "onnx", "torch"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--by-origin", action="store_true", help="also break the figures down by row origin")
+    ap.add_argument("--by-family", action="store_true",
+                    help="also print, per family group (first three parts of the family), the share predicted as labelled")
     args = ap.parse_args(argv)
 
     import datasets
@@ -64,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     by_windows = []
     ranking = []
+    families: dict[tuple[str, str, str], dict[Path, float]] = {}
     for d in args.screens:
         rt = Runtime(d, backend=args.backend, threads=args.threads)
         thresholds = json.loads((d / "screen.json").read_text(encoding="utf-8"))["thresholds"]
@@ -77,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"| {d} | {name} | {src} | {v['n']} | {_pct(v['accuracy'])} | {_pct(v.get('benign_passed'))} | "
                       f"{_pct(v.get('malicious_flagged'))} | {_pct(v.get('malicious_refused'))} | {_pct(v.get('sensitive_recall'))} |")
         ranking += [(d, *row) for row in _ranking(rows, scores)]
+        if args.by_family:
+            for key, hits in _by_family(rows, split["family"], preds).items():
+                families.setdefault(key, {})[d] = hits
         for label in ("benign", "malicious"):
             for multi in (False, True):
                 idx = [i for i, r in enumerate(rows)
@@ -88,11 +96,29 @@ def main(argv: list[str] | None = None) -> int:
     for d, label, w, flagged, n in by_windows:
         share = f"{100 * flagged / n:.1f}% ({flagged} / {n})" if n else "–"
         print(f"| {d} | {'clean' if label == 'benign' else 'injected'} | {w} | {share} |")
+    if families:
+        names = " | ".join(str(d) for d in args.screens)
+        print(f"\n| source | label | family group | n | as labelled: {names} |")
+        print("|---|---|---|---:|" + "---:|" * len(args.screens))
+        for (src, label, fam), per in sorted(families.items()):
+            n = per[args.screens[0]][1]
+            cells = " | ".join(f"{100 * per[d][0] / n:.1f}" for d in args.screens)
+            print(f"| {src} | {label} | {fam} | {n} | {cells} |")
     print("\n| screen | source | flagged vs benign: AUC | TPR@1%FPR | TPR@3%FPR | malicious vs benign: AUC | TPR@2%FPR |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for d, src, auc, t1, t3, mauc, m2 in ranking:
         print(f"| {d} | {src} | {auc:.4f} | {_pct(t1)} | {_pct(t3)} | {mauc:.4f} | {_pct(m2)} |")
     return 0
+
+
+def _by_family(rows, family, preds) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """(source, label, family group) -> (rows predicted as labelled, rows)."""
+    out: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for r, fam, pred in zip(rows, family, preds):
+        key = (r["source"], r["label"], ".".join(fam.split(".")[:3]))
+        hit, n = out.get(key, (0, 0))
+        out[key] = (hit + (pred == r["label"]), n + 1)
+    return out
 
 
 def _ranking(rows, scores):

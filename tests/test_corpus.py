@@ -377,13 +377,53 @@ def test_other_language_content_is_opt_in_clean_and_reproducible():
     assert sum(bool(re.search(r'"(Don\'t|Never|Please|Just|Come Back|Let It|If You|Who Will)\b', t)) for t in texts) > 10
 
     rows, report = build_rows(seed=0, external=False, size="small", other_languages=True)
-    assert report["other_languages"] and any(s["name"] == "faker" for s in report["sources"])
+    assert report["other_languages"] == "all" and {"faker", "django"} <= {s["name"] for s in report["sources"]}
     assert any(row["label"] == "benign" and row["source"] == "tool" and foreign.search(row["text"]) for row in rows)
     code = ("import random; from guardagent.training.corpus import outputs_foreign as fx; r = random.Random(4); "
             "print([(fx.place(r, l), fx.person(r, l), fx.phrase(r, l)) for l in fx.LOCALES for _ in range(20)])")
     outs = {subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONHASHSEED=h), capture_output=True,
                            text=True, check=True).stdout for h in ("1", "2")}
     assert len(outs) == 1
+
+def test_other_language_letters_are_real_sentences_and_the_languages_mix_addresses_no_one():
+    """Letters are sentences people translated (Django's catalogues), not Faker word salad, which
+    reads like a ROT13 payload to the encoder; the catalogue keeps declarative messages only. The
+    ``languages`` mix adds the other languages without titles, maxims or answers that address the
+    reader, which ``all`` adds; an unknown mix is refused by name."""
+    from guardagent.taxonomy import GuardError
+    from guardagent.training.corpus import outputs_foreign as fx
+    from guardagent.training.corpus.outputs_notices import _forum_post
+    from guardagent.training.corpus.outputs_reference import reference_table
+
+    for loc in fx.LETTER_LOCALES:
+        pool = fx.sentences(loc)
+        assert len(pool) >= 25, loc
+        assert not [t for t in pool if re.search(r"[%{<&]", t) or has_injection(t)], loc
+    assert fx.sentences("la") == ()
+    assert not fx._declarative("Enter a valid date.") and not fx._declarative("Connect, get help, or contribute")
+    assert not fx._declarative("Your password can’t be too similar to your other personal information.")
+    assert fx._declarative("The two password fields didn’t match.") is False  # passwords: never in a letter
+    assert fx._declarative("This object doesn’t have a change history.")
+    r = random.Random(2)
+    with fx.enabled("languages"):
+        for loc in fx.LETTER_LOCALES:
+            body = fx.paragraph(r, loc)
+            assert any(t.rstrip(".。") in body for t in fx.sentences(loc)), (loc, body)
+        assert fx.active() and not fx.second_person()
+        texts = [reference_table(r, SlotDict(r)) for _ in range(400)] + [_forum_post(r, SlotDict(r)) for _ in range(200)]
+        stated = {fx.english_title(r) for _ in range(300)} | {fx.quotation(r) for _ in range(100)}
+    addressed = re.compile(r"\b(Don't|Never|Please|Just|If You|Why Did You|Come Back|Look at|Let It|Remember|Give me|Ask not|"
+                           r"You cannot|If you want|Do what you)\b")
+    assert not [t for t in stated if addressed.search(t)]
+    assert not [t for t in texts if re.search(r'"(Don\'t|Never|Please|Just|Come Back|Let It|If You|Look at)\b', t)]
+    assert any(re.search("[\u0400-\u04ff\u4e00-\u9fff]", t) for t in texts)
+    with fx.enabled("all"):
+        assert fx.second_person() and any(addressed.search(fx.english_title(r) + fx.quotation(r)) for _ in range(200))
+    with pytest.raises(GuardError, match="unknown other-languages mix 'greek'"):
+        build_rows(seed=0, external=False, size="small", other_languages="greek")
+    rows, report = build_rows(seed=0, external=False, size="small", other_languages="languages")
+    assert report["other_languages"] == "languages"
+
 
 def test_code_tampering_injections_render_and_are_malicious(small):
     """Every code-tampering wrapper renders a filled payload; the families are split like the other

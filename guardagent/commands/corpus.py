@@ -21,9 +21,10 @@ def register(subparsers) -> None:
     b.add_argument("--user-goals", action="store_true",
                    help="add user requests composed as goal x frame, with frames shared by every label "
                         "(training/corpus/user_goals.py); not in the shipped screen's corpus")
-    b.add_argument("--other-languages", action="store_true",
-                   help="let clean tool results carry other languages, quoted titles and answer prose "
-                        "(training/corpus/outputs_foreign.py, needs faker); not in the shipped screen's corpus")
+    b.add_argument("--other-languages", nargs="?", const="all", default="", choices=["languages", "all"],
+                   help="let clean tool results carry other languages (letters, names, titles; 'languages'), and "
+                        "with 'all' (the default when given bare) second-person titles, maxims and answer prose "
+                        "(training/corpus/outputs_foreign.py, needs faker and django); not in the shipped screen's corpus")
     b.add_argument("--size", choices=["small", "full"], default="full", help="small: a few hundred rows (tests); full: tens of thousands")
     b.add_argument("--episodes-per-scenario", type=int, default=50, help="episodes per scenario and split (default 50)")
     b.set_defaults(func=_build)

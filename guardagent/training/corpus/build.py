@@ -314,17 +314,21 @@ def _finalize(rows: list[dict[str, Any]], extra_splits: dict[str, str]) -> None:
 
 def build_rows(seed: int = 0, external: bool = True, size: str = "full",
                extra: Sequence[str] = (), user_goals: bool = False,
-               other_languages: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+               other_languages: bool | str = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """All rows (filtered, with splits) and the build report for the dataset card.
 
     ``extra`` names optional external sources (``external.OPTIONAL_SOURCES``) to add to the
     default ones; ``user_goals`` adds the goal x frame user requests (``user_goals.py``);
-    ``other_languages`` lets clean tool results carry other languages, quoted titles and answer
-    prose (``outputs_foreign.py``). The shipped screen's corpus uses none of them."""
+    ``other_languages`` (``languages`` or ``all``, ``outputs_foreign.MIXES``; ``True`` is ``all``)
+    lets clean tool results carry other languages, and with ``all`` second-person titles, maxims
+    and answer prose (``outputs_foreign.py``). The shipped screen's corpus uses none of them."""
     if size not in SCALE:
         from guardagent.taxonomy import GuardError
 
         raise GuardError(f"unknown corpus size {size!r}: expected one of {sorted(SCALE)}")
+    other_languages = fx.mix_of(other_languages)
+    if other_languages:
+        fx.check_sources()
     t0 = time.perf_counter()
     scale = SCALE[size]
     from guardagent.training.corpus.episodes import episode_rows
@@ -344,20 +348,23 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full",
         sources_used.append({"name": "faker", "licence": "MIT",
                              "what": "per-locale word lists, person names and places (PyPI `faker`, seeded from the "
                                      "build's RNG) for other-language clean tool results (outputs_foreign.py)"})
+        sources_used.append({"name": "django", "licence": "BSD-3-Clause",
+                             "what": "declarative messages of its translation catalogues (PyPI `django`, the .mo files "
+                                     "only) as the sentences of other-language letters (outputs_foreign.py)"})
     before = Counter((r["origin"].split(":")[0], r["label"]) for r in rows)
     rows, stats = apply_filters(rows)
     _finalize(rows, extra_splits)
     rng = random.Random(seed)
     rng.shuffle(rows)
     report = {"seed": seed, "size": size, "external": external, "user_goals": user_goals,
-              "other_languages": other_languages, "filters": stats, "notes": notes,
+              "other_languages": other_languages or False, "filters": stats, "notes": notes,
               "sources": sources_used, "before_filters": {f"{o}/{lab}": n for (o, lab), n in sorted(before.items())},
               "seconds": round(time.perf_counter() - t0, 2)}
     return rows, report
 
 
 def build_screen_dataset(seed: int = 0, external: bool = True, size: str = "full", extra: Sequence[str] = (),
-                         user_goals: bool = False, other_languages: bool = False):
+                         user_goals: bool = False, other_languages: bool | str = False):
     """The screen's training data as a ``datasets.DatasetDict`` (train / validation / test)."""
     import datasets
 

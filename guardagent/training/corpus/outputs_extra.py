@@ -91,7 +91,7 @@ def _email_thread(r: random.Random, s: SlotDict) -> str:
         head += _f("Cc: {email_3}\n", r, s)
     head += _f("Date: {date} {time}\nSubject: ", r, s) + r.choice(["", "Re: ", "RE: ", "Fwd: "]) + _f(subj, r, s)
     if fx.active() and r.random() < 0.15:  # correspondence in another language (opt-in, outputs_foreign.py)
-        loc = fx.locale(r)
+        loc = r.choice(fx.LETTER_LOCALES)
         text = head + "\n\n" + fx.letter(r, fx.person(r, loc).split()[0], fx.person(r, loc), loc)
     else:
         text = head + "\n\n" + _email_body(r, s)

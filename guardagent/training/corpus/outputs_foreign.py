@@ -6,10 +6,21 @@ half the titles anywhere are second-person phrases ("Say It Again", "Don't Wait 
 injections in the corpus include other-language instructions (``tool.mt.lang``) and quoted
 imperatives addressed to the reader, so without clean counterparts the screen learns "foreign
 words -> injection" and "a quoted imperative -> injection", and flags ordinary reference data.
-This module supplies those counterparts: foreign phrases, names, places and paragraphs drawn
-from Faker's per-locale word lists and name tables (seeded from the caller's RNG, so a seed
-reproduces the text), a grammar of English titles and quotations, and greeting/sign-off lines
-written here. Nothing in it asks the reader to do anything.
+This module supplies those counterparts: short foreign phrases, names and places from Faker's
+per-locale word lists and name tables (seeded from the caller's RNG, so a seed reproduces the
+text), paragraphs of real sentences from Django's translation catalogues, a grammar of English
+titles and quotations, and greeting/sign-off lines written here. Nothing in it asks the reader
+to do anything, and only the ``all`` mix addresses the reader at all.
+
+Why paragraphs come from Django and not from Faker: Faker's ``paragraph()`` strings random
+dictionary words together (and falls back to lorem ipsum for Portuguese), and word salad in an
+unknown language is what a ROT13 or leetspeak payload looks like to an English-vocabulary
+encoder. Trained with salad as clean text, the screen lost encoded injections (runs 28-30 in
+docs/screen.md). Django ships the same few hundred messages (form errors, admin notices, time
+phrases) translated by people into ~100 languages: grammatical sentences with the function words
+and morphology that real correspondence has. Only declarative messages are kept (no placeholders,
+no markup, nothing addressed to "you", nothing about passwords or log-ins, no leading imperative),
+chosen by their English source text.
 
 Opt-in (``guardagent corpus build --other-languages``): the generators that use it (reference
 tables, e-mail threads, forum answers) only draw from it inside ``enabled(True)``, and draw
@@ -19,10 +30,14 @@ nothing extra otherwise, so the default corpus is unchanged row for row.
 from __future__ import annotations
 
 import random
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterator
+
+from guardagent.taxonomy import GuardError
 
 #: Faker locales with their own word lists (lorem) and, except Latin, their own names/places.
 LOCALES = ("fr_FR", "de_DE", "es_ES", "it_IT", "pt_BR", "nl_NL", "da_DK", "pl_PL", "cs_CZ", "ru_RU", "uk_UA",
@@ -48,13 +63,39 @@ _GREET = {"fr_FR": ("Bonjour {n},", "Cordialement,"), "de_DE": ("Hallo {n},", "V
           "th_TH": ("สวัสดีค่ะ คุณ{n}", "ขอแสดงความนับถือ"), "la": ("Salve {n},", "Vale,")}
 
 
-_ACTIVE: ContextVar[bool] = ContextVar("guardagent_corpus_other_languages", default=False)
+_CJK = ("ja_JP", "zh_CN", "zh_TW", "th_TH")  # no spaces between words, no capitals
+_LOREM = ("pt_BR",)  # Faker has no Portuguese word list and falls back to lorem ipsum
+#: What ``--other-languages`` may add: ``languages`` (foreign letters, names, titles, mottos) or
+#: ``all`` (also imperative and second-person English titles, maxims and answer prose).
+MIXES = ("languages", "all")
+_ACTIVE: ContextVar[str] = ContextVar("guardagent_corpus_other_languages", default="")
+
+
+def mix_of(option: bool | str | None) -> str:
+    """The mix an ``other_languages`` option asks for: ``""`` (off), ``languages`` or ``all``
+    (``True`` is ``all``, what the option meant before it had modes)."""
+    if option is True:
+        return "all"
+    if not option:
+        return ""
+    if option not in MIXES:
+        raise GuardError(f"unknown other-languages mix {option!r}: expected one of {list(MIXES)}")
+    return str(option)
+
+
+def check_sources() -> None:
+    """Fail before a build starts when Faker or Django's catalogues are missing."""
+    _faker(LOCALES[0])
+    if not sentences(LETTER_LOCALES[0]):
+        raise GuardError(f"django's translation catalogue for {LETTER_LOCALES[0]} is empty or missing: reinstall "
+                         "django (requirements/corpus-data.txt pins the version)")
 
 
 @contextmanager
-def enabled(on: bool = True) -> Iterator[None]:
-    """Within the block, clean results may carry other languages, quoted titles and answer prose."""
-    token = _ACTIVE.set(on)
+def enabled(on: bool | str = True) -> Iterator[None]:
+    """Within the block, clean results may carry other languages (and, with ``all``, second-person
+    titles, maxims and answer prose)."""
+    token = _ACTIVE.set(mix_of(on))
     try:
         yield
     finally:
@@ -62,7 +103,12 @@ def enabled(on: bool = True) -> Iterator[None]:
 
 
 def active() -> bool:
-    return _ACTIVE.get()
+    return bool(_ACTIVE.get())
+
+
+def second_person() -> bool:
+    """Whether clean results may also carry imperative or second-person English prose."""
+    return _ACTIVE.get() == "all"
 
 
 @lru_cache(maxsize=None)
@@ -70,8 +116,6 @@ def _faker(locale: str) -> Any:
     try:
         from faker import Faker
     except ImportError as exc:  # faker is in the [train] extra
-        from guardagent.taxonomy import GuardError
-
         raise GuardError("--other-languages needs the faker package (in guardagent[train]; "
                          "requirements/corpus-data.txt pins the version): pip install faker") from exc
     return Faker(locale)
@@ -92,8 +136,12 @@ def locale(r: random.Random) -> str:
 def phrase(r: random.Random, loc: str | None = None, lo: int = 2, hi: int = 5) -> str:
     """A short phrase in ``loc``'s words (a title, a motto, a product line)."""
     fk, loc = _fk(r, loc)
+    if loc in _LOREM:  # Faker would give lorem ipsum: take a span of a real sentence instead
+        words = r.choice(sentences(loc)).rstrip(".").split()
+        start = r.randrange(max(1, len(words) - lo + 1))
+        return " ".join(words[start:start + r.randint(lo, hi)])
     text = fk.sentence(nb_words=r.randint(lo, hi), variable_nb_words=False).rstrip(".。")
-    if loc not in ("ja_JP", "zh_CN", "zh_TW", "th_TH") and r.random() < 0.5:
+    if loc not in _CJK and r.random() < 0.5:
         text = " ".join(w[:1].upper() + w[1:] for w in text.split())
     return text
 
@@ -124,14 +172,66 @@ def place(r: random.Random, loc: str | None = None) -> str:
     return r.choice(table) if table else fk.city()
 
 
+#: Django's catalogue for each locale; Latin has none (its text stays in mottos and titles).
+_DJANGO = {"fr_FR": "fr", "de_DE": "de", "es_ES": "es", "it_IT": "it", "pt_BR": "pt_BR", "nl_NL": "nl",
+           "da_DK": "da", "pl_PL": "pl", "cs_CZ": "cs", "ru_RU": "ru", "uk_UA": "uk", "el_GR": "el", "ja_JP": "ja",
+           "zh_CN": "zh_Hans", "zh_TW": "zh_Hant", "he_IL": "he", "hy_AM": "hy", "vi_VN": "vi", "th_TH": "th"}
+#: Locales whose letters can be written in real sentences.
+LETTER_LOCALES = tuple(loc for loc in LOCALES if loc in _DJANGO)
+_IMPERATIVE = frozenset("""add change check choose click connect contact create delete ensure enter get go hold
+    log make note please provide remove return run save see select set specify start try type unselect upload use
+    view""".split())
+_NOT_DECLARATIVE = re.compile(r"[%{<&]|password|log ?in|e-?mail|\byou|\bclick\b|\bplease\b|\bcsrf\b", re.I)
+
+
+def _declarative(source: str) -> bool:
+    """No placeholder, markup or second person, and no sentence of it opens with an imperative."""
+    if len(source.split()) < 4 or _NOT_DECLARATIVE.search(source):
+        return False
+    openers = [part.split()[0].lower().strip("\"“(,") for part in re.split(r"[.:;!?]\s+", source) if part.split()]
+    return not _IMPERATIVE.intersection(openers)
+
+
+@lru_cache(maxsize=None)
+def sentences(loc: str) -> tuple[str, ...]:
+    """Declarative messages from Django's catalogues in ``loc``'s language, in a fixed order."""
+    import gettext
+    from importlib.util import find_spec
+
+    code = _DJANGO.get(loc)
+    if code is None:
+        return ()
+    spec = find_spec("django")
+    if spec is None or not spec.submodule_search_locations:
+        raise GuardError("--other-languages needs the django package for its translation catalogues "
+                         "(in guardagent[train]; requirements/corpus-data.txt pins the version): pip install django")
+    root = Path(list(spec.submodule_search_locations)[0])
+    found: dict[str, str] = {}
+    for mo in sorted(root.glob(f"**/locale/{code}/LC_MESSAGES/django.mo")):
+        with mo.open("rb") as fh:
+            catalog = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
+        for key, text in catalog.items():
+            source = key[0] if isinstance(key, tuple) else key
+            if (isinstance(source, str) and isinstance(text, str) and text and text != source
+                    and _declarative(source) and not re.search(r"[%{<&]", text)):
+                found.setdefault(source, " ".join(text.split()))
+    return tuple(found[k] for k in sorted(found))
+
+
 def paragraph(r: random.Random, loc: str | None = None) -> str:
-    fk, loc = _fk(r, loc)
-    return fk.paragraph(nb_sentences=r.randint(2, 5))
+    """Two to five real sentences in ``loc``'s language (Faker's word list for Latin)."""
+    loc = loc or r.choice(LETTER_LOCALES)
+    pool = sentences(loc)
+    if not pool:
+        return _fk(r, loc)[0].paragraph(nb_sentences=r.randint(2, 5))
+    picked = r.sample(pool, k=min(len(pool), r.randint(2, 5)))
+    stop = {"ja_JP": "。", "zh_CN": "。", "zh_TW": "。", "th_TH": ""}.get(loc, ".")
+    return " ".join(t if t[-1:] in ".!?。！？…։" else t + stop for t in picked)
 
 
 def letter(r: random.Random, to: str, sender: str, loc: str | None = None) -> str:
     """A mail body in one language: greeting, one to three paragraphs, sign-off."""
-    loc = loc or r.choice(LOCALES)
+    loc = loc or r.choice(LETTER_LOCALES)
     greet, close = _GREET[loc]
     paras = [paragraph(r, loc) for _ in range(r.randint(1, 3))]
     return "\n\n".join([greet.format(n=to), *paras, f"{close}\n{sender}"])
@@ -147,21 +247,32 @@ _TAIL = ["", "", "Home", "Tonight", "Again", "Back", "Away", "Forever", "Now", "
 _NOUN = ["Night", "River", "Fire", "Road", "Summer", "Heart", "City", "Ocean", "Garden", "Machine", "Dream", "Storm",
          "Mirror", "Window", "Letter", "Shadow", "Season", "Island"]
 _ADJ = ["Lonely", "Golden", "Quiet", "Electric", "Broken", "Endless", "Crazy", "Beautiful", "Last", "Empty", "Silver"]
-_TITLE_FORMS = [
-    "{v} {o} {t}", "Don't {v} {o} {t}", "Never {v} {o} {t}", "Please {v} {o}", "Just {v} {o} {t}",
-    "I Will {v} {o} {t}", "I Can't {v} {o}", "You {v}s {o}", "If You {v} {o}", "Why Did You {v} {o}?",
-    "Who Will {v} {o}?", "Where Do We Go", "We Are the {n}s", "All I Need Is {o}", "Let It {v2}",
-    "The {a} {n}", "{a} {n}", "Only {o}", "Nobody Knows but {o}", "Come Back to {o}", "Look at {o}",
+_STATED_TITLES = [
+    "I Will {v} {o} {t}", "I Can't {v} {o}", "Who Will {v} {o}?", "Where Do We Go", "We Are the {n}s",
+    "All I Need Is {o}", "The {a} {n}", "{a} {n}", "Only {o}", "Nobody Knows but {o}", "{n} of the {a} {n}",
+    "A {n} Called Home", "The Last {n} in {c}", "{a} {n}s", "She Said {t}", "Everybody Knows",
 ]
-_QUOTE_FORMS = [
+#: Titles that address someone or tell them to do something (only with the ``all`` mix).
+_ADDRESSED_TITLES = [
+    "{v} {o} {t}", "Don't {v} {o} {t}", "Never {v} {o} {t}", "Please {v} {o}", "Just {v} {o} {t}",
+    "You {v}s {o}", "If You {v} {o}", "Why Did You {v} {o}?", "Let It {v2}", "Come Back to {o}", "Look at {o}",
+]
+_STATED_QUOTES = [
     "I have always believed that every {n2} deserves a {a2} {n3}.",
+    "The best way to {v3} is to {v4}.",
+    "I came, I saw, I {v5}.",
+    "A {n2} without a {n3} is a {n2} without a future.",
+    "Every {a2} {n2} was once a {n2} that refused to give up.",
+    "There is no {n3} so small that it cannot change a {n2}.",
+    "We are what we repeatedly do; to {v3} is a habit, not an act.",
+    "The {n2} that learns to {v3} will never stop learning to {v4}.",
+]
+_ADDRESSED_QUOTES = [
     "You cannot {v3} without first learning to {v4}.",
     "If you want to {v3}, {v4} first.",
     "Ask not what the {n2} can do for you; ask what you can do for the {n2}.",
     "Never doubt that a small group of {a2} people can change the {n2}.",
-    "The best way to {v3} is to {v4}.",
     "Do what you can, with what you have, where you are.",
-    "I came, I saw, I {v5}.",
     "Give me a {n3} and I will {v3}.",
     "Remember that the {n2} belongs to those who {v3}.",
 ]
@@ -173,16 +284,20 @@ _V5 = ["stayed", "learned", "wrote it down", "built", "listened"]
 
 
 def english_title(r: random.Random) -> str:
-    """A song, film or book title; many are second-person or imperative, as real titles are."""
-    t = r.choice(_TITLE_FORMS).format(v=r.choice(_VERB), o=r.choice(_OBJ), t=r.choice(_TAIL), n=r.choice(_NOUN),
-                                      a=r.choice(_ADJ), v2=r.choice(["Be", "Go", "Burn", "Rain", "Shine", "Grow"]))
+    """A song, film or book title; with the ``all`` mix many are second-person or imperative, as
+    real titles are."""
+    forms = _STATED_TITLES + _ADDRESSED_TITLES if second_person() else _STATED_TITLES
+    t = r.choice(forms).format(v=r.choice(_VERB), o=r.choice(_OBJ), t=r.choice(_TAIL), n=r.choice(_NOUN),
+                               a=r.choice(_ADJ), v2=r.choice(["Be", "Go", "Burn", "Rain", "Shine", "Grow"]),
+                               c=r.choice(["Town", "Paris", "the City", "Berlin", "the Valley", "Tokyo"]))
     return " ".join(t.split())
 
 
 def quotation(r: random.Random) -> str:
     """A maxim or a speech line, as quotation tables and mottos carry them."""
     v3, v4 = r.sample(_V3, 2)
-    return r.choice(_QUOTE_FORMS).format(n2=r.choice(_N2), a2=r.choice(_A2),
+    forms = _STATED_QUOTES + _ADDRESSED_QUOTES if second_person() else _STATED_QUOTES
+    return r.choice(forms).format(n2=r.choice(_N2), a2=r.choice(_A2),
                                          n3=r.choice(_N3), v3=v3, v4=v4, v5=r.choice(_V5))
 
 

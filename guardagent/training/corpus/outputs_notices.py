@@ -229,7 +229,7 @@ def _explanation(r: random.Random) -> str:
 
 def _forum_post(r: random.Random, s: SlotDict) -> str:
     lang, code, err, answer = r.choice(_SNIPPETS)
-    if fx.active() and r.random() < 0.5:  # opt-in with the other-language results (outputs_foreign.py)
+    if fx.second_person() and r.random() < 0.5:  # opt-in: answers that address the reader (outputs_foreign.py)
         answer = f"{answer} {_explanation(r)}" if r.random() < 0.5 else f"{_explanation(r)}\n\n{answer}"
     if r.random() < 0.35:  # an answer page alone: the fix, the code, why
         fenced = r.random() < 0.7

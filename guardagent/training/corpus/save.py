@@ -127,7 +127,7 @@ def save(dataset, out_dir: str | Path, *, n_per_scenario: int = 50, seed: int | 
     dataset.save_to_disk(str(out))
     n_eps = {}
     for split in SPLITS:
-        with fx.enabled(bool((report or {}).get("other_languages"))):
+        with fx.enabled((report or {}).get("other_languages") or ""):
             eps = build_episodes(n_per_scenario, seed=seed, split=split)
         with (out / f"episodes_{split}.jsonl").open("w", encoding="utf-8") as fh:
             for ep in eps:
