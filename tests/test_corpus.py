@@ -342,11 +342,12 @@ def test_reference_tables_are_clean_dense_tables(small):
     assert labels == {"benign"}
 
 
-def test_other_language_content_is_opt_in_clean_and_reproducible():
-    """With --other-languages, clean results carry other scripts and quoted titles (so foreign
-    words and quoted imperatives are no injection cue): every locale renders, nothing trips the
-    injection filter, and a draw depends only on the caller's RNG (not on the hash seed).
-    Without it the generators draw nothing extra, so the default corpus is unchanged."""
+def test_other_language_content_is_switched_clean_and_reproducible():
+    """Inside ``outputs_foreign.enabled()`` clean results carry other scripts and quoted titles
+    (so foreign words and quoted imperatives are no injection cue): every locale renders, nothing
+    trips the injection filter, and a draw depends only on the caller's RNG (not on the hash
+    seed). Outside it the generators draw nothing extra, so ``--other-languages none`` rebuilds
+    the English-only corpus of before 2026-12-07 row for row."""
     import os
     import subprocess
     import sys
@@ -423,6 +424,11 @@ def test_other_language_letters_are_real_sentences_and_the_languages_mix_address
         build_rows(seed=0, external=False, size="small", other_languages="greek")
     rows, report = build_rows(seed=0, external=False, size="small", other_languages="languages")
     assert report["other_languages"] == "languages"
+    assert any(row["label"] == "benign" and row["source"] == "tool" and re.search("[\u0400-\u04ff\u4e00-\u9fff]", row["text"])
+               for row in rows)
+    english, report = build_rows(seed=0, external=False, size="small", other_languages="none")
+    default, _ = build_rows(seed=0, external=False, size="small")
+    assert report["other_languages"] is False and english == default  # 'none' is the default, English only
 
 
 def test_code_tampering_injections_render_and_are_malicious(small):

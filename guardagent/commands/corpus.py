@@ -21,10 +21,10 @@ def register(subparsers) -> None:
     b.add_argument("--user-goals", action="store_true",
                    help="add user requests composed as goal x frame, with frames shared by every label "
                         "(training/corpus/user_goals.py); not in the shipped screen's corpus")
-    b.add_argument("--other-languages", nargs="?", const="all", default="", choices=["languages", "all"],
-                   help="let clean tool results carry other languages (letters, names, titles; 'languages'), and "
-                        "with 'all' (the default when given bare) second-person titles, maxims and answer prose "
-                        "(training/corpus/outputs_foreign.py, needs faker and django); not in the shipped screen's corpus")
+    b.add_argument("--other-languages", nargs="?", const="all", default="none", choices=["none", "languages", "all"],
+                   help="other languages in clean tool results: 'languages' (letters, names, titles), 'all' (also "
+                        "second-person titles, maxims and answer prose; a bare flag) or 'none' (the default, English "
+                        "only, the shipped screen's corpus); needs faker and django (training/corpus/outputs_foreign.py)")
     b.add_argument("--size", choices=["small", "full"], default="full", help="small: a few hundred rows (tests); full: tens of thousands")
     b.add_argument("--episodes-per-scenario", type=int, default=50, help="episodes per scenario and split (default 50)")
     b.set_defaults(func=_build)

@@ -39,6 +39,9 @@ def register(subparsers) -> None:
         "--external", action=argparse.BooleanOptionalAction, default=None,
         help="include external corpora in the dataset (default: the corpus builder's default)",
     )
+    p.add_argument("--other-languages", default=None, choices=["none", "languages", "all"],
+                   help="other languages in the corpus's clean tool results, as in 'guardagent corpus build' "
+                        "(default: the corpus builder's default, 'none'); ignored with --dataset")
     p.add_argument("--dataset", default=None, help="load a saved DatasetDict (datasets.save_to_disk) instead of building one")
     p.add_argument("--freeze-layers", type=int, default=3, help="frozen lower blocks, cached once (default 3 of 6)")
     p.add_argument("--max-len", type=int, default=256, help="tokens per window (default 256)")
@@ -82,6 +85,8 @@ def load_dataset_for(args: argparse.Namespace):
         kwargs["external"] = args.external
     if args.size is not None and "size" in params:
         kwargs["size"] = args.size
+    if getattr(args, "other_languages", None) is not None:
+        kwargs["other_languages"] = args.other_languages
     return build_screen_dataset(**kwargs)
 
 

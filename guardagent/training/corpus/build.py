@@ -319,9 +319,9 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full",
 
     ``extra`` names optional external sources (``external.OPTIONAL_SOURCES``) to add to the
     default ones; ``user_goals`` adds the goal x frame user requests (``user_goals.py``);
-    ``other_languages`` (``languages`` or ``all``, ``outputs_foreign.MIXES``; ``True`` is ``all``)
-    lets clean tool results carry other languages, and with ``all`` second-person titles, maxims
-    and answer prose (``outputs_foreign.py``). The shipped screen's corpus uses none of them."""
+    ``other_languages`` (``languages``; ``all``, also second-person titles, maxims and answer
+    prose; ``True`` is ``all``; ``none``/``False``, the default) lets clean tool results carry
+    other languages (``outputs_foreign.py``). The shipped screen's corpus uses none of them."""
     if size not in SCALE:
         from guardagent.taxonomy import GuardError
 

@@ -72,14 +72,14 @@ _ACTIVE: ContextVar[str] = ContextVar("guardagent_corpus_other_languages", defau
 
 
 def mix_of(option: bool | str | None) -> str:
-    """The mix an ``other_languages`` option asks for: ``""`` (off), ``languages`` or ``all``
-    (``True`` is ``all``, what the option meant before it had modes)."""
+    """The mix an ``other_languages`` option asks for: ``""`` (off: ``none``, ``False``), ``languages``
+    or ``all`` (``True`` is ``all``, what the option meant before it had modes)."""
     if option is True:
         return "all"
-    if not option:
+    if not option or option == "none":
         return ""
     if option not in MIXES:
-        raise GuardError(f"unknown other-languages mix {option!r}: expected one of {list(MIXES)}")
+        raise GuardError(f"unknown other-languages mix {option!r}: expected one of {['none', *MIXES]}")
     return str(option)
 
 
