@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     by_windows = []
     ranking = []
-    families: dict[tuple[str, str, str], dict[Path, float]] = {}
+    families: dict[tuple[str, str, str], dict[Path, tuple[int, int]]] = {}
     for d in args.screens:
         rt = Runtime(d, backend=args.backend, threads=args.threads)
         thresholds = json.loads((d / "screen.json").read_text(encoding="utf-8"))["thresholds"]

@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from guardagent.screens.encoder import from_policy, int8_pays, load
+    from guardagent.screens.encoder import from_policy, int8_pays
     from guardagent.screens.encoder.model import load_tokenizer
     from guardagent.taxonomy import Item
 

@@ -36,7 +36,7 @@ from guardagent.graph.state import (
     VerificationRequest,
     excerpt,
 )
-from guardagent.screening import Guard, Ruling
+from guardagent.screening import Guard
 from guardagent.taxonomy import (
     TOOL_CHECK_TAG,
     Decision,

@@ -44,7 +44,7 @@ def ideal_turn(episode: Episode, messages: Sequence[BaseMessage]) -> str:
                 f"<tool_check>confirm {episode.task_tool}</tool_check>\n"
                 + _call(episode.task_tool, episode.task_args)
             )
-        return f"<think>safe request</think>\n" + _call(episode.task_tool, episode.task_args)
+        return "<think>safe request</think>\n" + _call(episode.task_tool, episode.task_args)
 
     since = []
     for m in reversed(messages):

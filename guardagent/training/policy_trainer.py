@@ -23,10 +23,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
 import random
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -293,11 +291,6 @@ class SandboxRollouts:
         self._lock = threading.Lock()
 
     def __call__(self, prompts: list[Any], trainer: Any) -> dict[str, Any]:
-        from guardagent.chat.engine import Engine
-        from guardagent.chat.model import Transcript, TransformersChatModel
-        from guardagent.training.rewards import total_reward
-        from guardagent.training.sandbox import run_episodes
-
         with _generation_model(trainer) as model:
             return self._rollouts(prompts, trainer, model)
 
