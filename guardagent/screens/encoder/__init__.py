@@ -116,6 +116,12 @@ def available() -> bool:
     return True
 
 
+def judged_sources(directory: Path | None = None) -> set[Source]:
+    """The sources these weights were trained and calibrated for (all three unless trained
+    with ``train-screen --sources``)."""
+    return {Source.parse(s) for s in read_config(directory or weights_dir()).get("sources", [x.value for x in Source])}
+
+
 def shipped_thresholds(directory: Path | None = None) -> dict[str, dict[str, float]]:
     """The raw per-source thresholds calibrated on the corpus validation split."""
     return read_config(directory or weights_dir())["thresholds"]
@@ -389,6 +395,7 @@ class EncoderScreen(Screen):
         max_windows: int | None = None,
     ):
         self.runtime = runtime
+        self.sources = frozenset(Source.parse(s) for s in runtime.config.get("sources", [x.value for x in Source]))
         shipped = runtime.config["thresholds"]
         self.thresholds = {
             src.value: {**shipped.get(src.value, {"malicious": 0.5, "sensitive": 0.5}), **((thresholds or {}).get(src.value, {}))}
@@ -396,6 +403,9 @@ class EncoderScreen(Screen):
         }
         self.calibrated = calibrated
         self.max_windows = max_windows
+
+    def __repr__(self) -> str:
+        return f"EncoderScreen(weights_dir={str(self.runtime.directory)!r})"
 
     def raw_scores(self, items: Sequence[Item]):
         texts = [(it.source.value, item_text(it.source.value, it.text, it.tool_name, it.tool_args)) for it in items]
@@ -472,4 +482,6 @@ def from_policy(policy: "GuardPolicy | None" = None, options: dict[str, Any] | N
     )
 
 
-__all__ = ["EncoderScreen", "Runtime", "available", "calibrate", "from_policy", "load", "shipped_thresholds"]
+__all__ = [
+    "EncoderScreen", "Runtime", "available", "calibrate", "from_policy", "judged_sources", "load", "shipped_thresholds",
+]
