@@ -408,7 +408,8 @@ def test_a_screen_per_source_trains_on_its_rows_and_a_policy_routes_to_it(tmp_pa
     conf = json.loads((tmp_path / "tool" / "screen.json").read_text())
     assert conf["sources"] == ["tool"] and set(conf["thresholds"]) == {"tool"}
     assert set(res.metrics["test"]) == {"tool", "all"} and res.metrics["test"]["all"]["n"] == 12
-    assert "Judges only: tool" in (tmp_path / "tool" / "MODEL_CARD.md").read_text()
+    card = (tmp_path / "tool" / "MODEL_CARD.md").read_text()
+    assert "Judges only: tool" in card and "| tool |" in card and "| user |" not in card
     assert "--sources tool" in (tmp_path / "tool" / "MODEL_CARD.md").read_text()
 
     only_tool = DatasetDict({k: v.filter(lambda r: r["source"] == "tool") for k, v in toy_dataset().items()})

@@ -902,8 +902,8 @@ def write_card(out: Path, conf: dict[str, Any], metrics: dict[str, Any]) -> Path
         "| source | malicious | sensitive |",
         "|---|---|---|",
     ]
-    for s in SOURCES:
-        th = conf["thresholds"].get(s, {})
+    for s in (x for x in SOURCES if x in conf["thresholds"]):  # a --sources screen has only its own
+        th = conf["thresholds"][s]
         lines.append(f"| {s} | {th.get('malicious')} | {th.get('sensitive')} |")
     cal = conf.get("calibration", {})
     lines += [
