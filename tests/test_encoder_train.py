@@ -438,6 +438,8 @@ def test_a_screen_per_source_trains_on_its_rows_and_a_policy_routes_to_it(tmp_pa
         "encoder": {"weights_dir": str(tmp_path / "tool"), "backend": "torch"}}}}})
     with pytest.raises(ScreenError, match="'encoder' judges only tool items, not user"):
         Guard(wrong).warm()
+    with pytest.raises(ScreenError, match=r"judge only \['tool'\] items, not \['user'\]"):
+        alone.screen({"source": "user", "text": "hello"})  # used directly, without a policy
 
     monkeypatch.setenv("GUARDAGENT_ENCODER_DIR", str(tmp_path / "tool"))
     default = GuardPolicy.default()

@@ -408,6 +408,12 @@ class EncoderScreen(Screen):
         return f"EncoderScreen(weights_dir={str(self.runtime.directory)!r})"
 
     def raw_scores(self, items: Sequence[Item]):
+        stray = sorted({it.source.value for it in items} - {s.value for s in self.sources})
+        if stray:  # weights from train-screen --sources never saw these: their scores mean nothing
+            raise ScreenError(
+                f"the encoder weights in {self.runtime.directory} judge only "
+                f"{sorted(s.value for s in self.sources)} items, not {stray}"
+            )
         texts = [(it.source.value, item_text(it.source.value, it.text, it.tool_name, it.tool_args)) for it in items]
         return self.runtime.predict(texts, self.max_windows)
 
