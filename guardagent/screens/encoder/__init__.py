@@ -119,7 +119,7 @@ def available() -> bool:
 def judged_sources(directory: Path | None = None) -> set[Source]:
     """The sources these weights were trained and calibrated for (all three unless trained
     with ``train-screen --sources``)."""
-    return {Source.parse(s) for s in read_config(directory or weights_dir()).get("sources", [x.value for x in Source])}
+    return {Source.parse(s) for s in read_config(directory or weights_dir())["sources"]}
 
 
 def shipped_thresholds(directory: Path | None = None) -> dict[str, dict[str, float]]:
@@ -395,7 +395,7 @@ class EncoderScreen(Screen):
         max_windows: int | None = None,
     ):
         self.runtime = runtime
-        self.sources = frozenset(Source.parse(s) for s in runtime.config.get("sources", [x.value for x in Source]))
+        self.sources = frozenset(Source.parse(s) for s in runtime.config["sources"])
         shipped = runtime.config["thresholds"]
         self.thresholds = {
             src.value: {**shipped.get(src.value, {"malicious": 0.5, "sensitive": 0.5}), **((thresholds or {}).get(src.value, {}))}

@@ -400,11 +400,10 @@ def read_config(directory: Path) -> dict[str, Any]:
     for key in ("lora_r", "lora_alpha", "window", "thresholds", "weights_sha256"):
         if key not in cfg:
             raise ScreenError(f"encoder config {cpath} is missing the key {key!r}")
-    judged = cfg.get("sources", [s.value for s in Source])  # written by train-screen --sources
-    if not isinstance(judged, list) or not judged or any(s not in {x.value for x in Source} for s in judged):
-        raise ScreenError(
-            f"encoder config {cpath}: 'sources' must be a non-empty list of {[x.value for x in Source]}, got {judged!r}"
-        )
+    known = [s.value for s in Source]
+    judged = cfg.setdefault("sources", known)  # fewer when written by train-screen --sources
+    if not isinstance(judged, list) or not judged or any(s not in known for s in judged):
+        raise ScreenError(f"encoder config {cpath}: 'sources' must be a non-empty list of {known}, got {judged!r}")
     return cfg
 
 
