@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from guardagent.taxonomy import Source
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -62,7 +64,7 @@ def register(subparsers) -> None:
     p.add_argument("--seeds", nargs="+", type=int, default=None, metavar="SEED",
                    help="train one model per SEED (each as --seed SEED alone would) and ship their weight average, "
                         "e.g. --seeds 13 14 15; costs one training per seed (default: one model at --seed)")
-    p.add_argument("--sources", nargs="+", default=None, choices=["user", "action", "tool"], metavar="SOURCE",
+    p.add_argument("--sources", nargs="+", default=None, choices=[s.value for s in Source], metavar="SOURCE",
                    help="train, calibrate and test on these sources only (user, action, tool; default: all three); "
                         "route a source to the result with sources.<source>.screen_options in a policy")
     p.add_argument("--eval-backend", default="auto", choices=["auto", "torch", "onnx-int8", "onnx"],

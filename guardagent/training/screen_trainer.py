@@ -787,7 +787,7 @@ def calibrate_and_report(out: Path, dataset, cfg: TrainConfig, say: Callable[[st
         val = _rows(dataset["validation"], cfg.sources)
         t = time.time()
         vs = _score_split(rt, val)
-        thresholds = calibrate_thresholds(val, vs, cfg.target_fpr, cfg.floor, conf.get("sources", SOURCES))
+        thresholds = calibrate_thresholds(val, vs, cfg.target_fpr, cfg.floor, conf["sources"])
         metrics["validation"] = metrics_for(val, predict_labels(vs, [r["source"] for r in val], thresholds))
         say(f"calibrated on {len(val)} validation rows in {time.time() - t:.0f}s: {thresholds}")
     else:
@@ -873,7 +873,7 @@ def write_card(out: Path, conf: dict[str, Any], metrics: dict[str, Any]) -> Path
         *(
             ["", f"**Judges only: {', '.join(conf['sources'])}** (trained, calibrated and tested on those sources; "
              "a policy refuses to run it on the others)."]
-            if len(conf.get("sources", SOURCES)) < len(SOURCES) else []
+            if len(conf["sources"]) < len(SOURCES) else []
         ),
         "",
         "## Training",
