@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", default="onnx-int8", choices=("onnx-int8", "onnx", "torch"))
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
+    if not (args.dataset / "dataset_dict.json").is_file():
+        ap.error(f"--dataset {args.dataset}: not a dataset written by 'guardagent corpus build'")
 
     import datasets
     import numpy as np
