@@ -471,3 +471,29 @@ def test_a_config_whose_sources_are_not_known_is_a_clear_error(tmp_path):
     (tmp_path / "w" / "screen.json").write_text(json.dumps(conf))
     with pytest.raises(ScreenError, match="'sources' must be a non-empty list"):
         read_config(tmp_path / "w")
+
+
+def test_calibration_support_names_the_families_behind_a_threshold(tmp_path):
+    """The card says which benign validation families sit above the floor, so a threshold set
+    by one family (a clean contact list read as personal data) is visible, not silent."""
+    from guardagent.training.screen_trainer import calibration_support, write_card
+
+    rows = ([{"source": "tool", "label": "benign", "family": "tool.bt.contacts"}] * 10
+            + [{"source": "tool", "label": "benign", "family": "tool.bt.flights"}] * 10
+            + [{"source": "tool", "label": "sensitive", "family": "tool.st.gdpr"}] * 5
+            + [{"source": "user", "label": "benign"}] * 4)
+    scores = ([[0.0, 0.1, 0.99]] * 6 + [[0.9, 0.1, 0.1]] * 4 + [[0.4, 0.6, 0.0]] + [[0.9, 0.1, 0.0]] * 9
+              + [[0.0, 0.0, 1.0]] * 5 + [[1.0, 0.0, 0.0]] * 4)
+    sup = calibration_support(rows, scores, 0.5, ("user", "tool"))
+    assert sup["tool"]["benign_rows"] == 20 and sup["tool"]["benign_families"] == 2
+    assert sup["tool"]["sensitive"] == {"above_floor": 6, "by_family": {"tool.bt.contacts": 6}}
+    assert sup["tool"]["malicious"] == {"above_floor": 1, "by_family": {"tool.bt.flights": 1}}
+    assert sup["user"]["sensitive"]["above_floor"] == 0 and sup["user"]["benign_families"] == 1  # no family column: "?"
+
+    conf = {"lora_r": 16, "lora_alpha": 32.0, "lora_targets": "query", "sources": ["user", "tool"],
+            "window": {"max_len": 256, "overlap": 32, "max_windows": 32},
+            "thresholds": {"user": {"malicious": 0.5, "sensitive": 0.5}, "tool": {"malicious": 0.5, "sensitive": 0.99}},
+            "calibration": {"floor": 0.5, "target_fpr": {}}, "train": {}}
+    card = write_card(tmp_path, conf, {"calibration_support": sup}).read_text()
+    assert "| tool | 20 (2) | 1 (tool.bt.flights 1) | 6 (tool.bt.contacts 6) |" in card
+    assert "| user | 4 (1) | 0 | 0 |" in card

@@ -30,6 +30,7 @@ import os
 import platform
 import random
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -172,6 +173,8 @@ def _rows(split, sources: Sequence[str] = ()) -> list[dict[str, Any]]:
             continue
         tool = r.get("tool_name") if "tool_name" in names else None
         row = {"id": r.get("id"), "source": src, "label": lab, "text": item_text(src, r["text"] or "", tool or None)}
+        if "family" in names:
+            row["family"] = r["family"]
         start = r["span_start"] if "span_start" in names else None
         if src == "tool" and lab != "benign" and start is not None and start >= 0:
             row["span"] = (int(start), int(r["span_end"]))
@@ -707,6 +710,28 @@ def calibrate_thresholds(rows, scores, target_fpr, floor, sources: Sequence[str]
     return out
 
 
+def calibration_support(rows, scores, floor: float, sources: Sequence[str] = SOURCES) -> dict[str, Any]:
+    """Per source and label: the benign validation rows scoring at or above the floor, by family.
+
+    Those rows are what push a threshold above the floor. The corpus splits by template family,
+    so a source's benign validation rows come from few families; when the rows above the floor
+    are one family, the threshold follows how this training run happens to read that family
+    (runs 38-39 in docs/screen.md), and the card should say so.
+    """
+    out: dict[str, Any] = {}
+    for src in sources:
+        benign = [(i, r) for i, r in enumerate(rows) if r["source"] == src and r["label"] == "benign"]
+        entry: dict[str, Any] = {
+            "benign_rows": len(benign),
+            "benign_families": len({r.get("family") or "?" for _, r in benign}),
+        }
+        for li, lab in ((1, "malicious"), (2, "sensitive")):
+            above = Counter(r.get("family") or "?" for i, r in benign if float(scores[i][li]) >= floor)
+            entry[lab] = {"above_floor": sum(above.values()), "by_family": dict(above.most_common(3))}
+        out[src] = entry
+    return out
+
+
 def predict_labels(scores, sources: Sequence[str], thresholds) -> list[str]:
     out = []
     for s, src in zip(scores, sources):
@@ -789,6 +814,7 @@ def calibrate_and_report(out: Path, dataset, cfg: TrainConfig, say: Callable[[st
         vs = _score_split(rt, val)
         thresholds = calibrate_thresholds(val, vs, cfg.target_fpr, cfg.floor, conf["sources"])
         metrics["validation"] = metrics_for(val, predict_labels(vs, [r["source"] for r in val], thresholds))
+        metrics["calibration_support"] = calibration_support(val, vs, cfg.floor, conf["sources"])
         say(f"calibrated on {len(val)} validation rows in {time.time() - t:.0f}s: {thresholds}")
     else:
         thresholds = conf["thresholds"]
@@ -913,6 +939,23 @@ def write_card(out: Path, conf: dict[str, Any], metrics: dict[str, Any]) -> Path
         "The screen maps raw scores so that these thresholds sit at 0.5 (the policy default).",
         "",
     ]
+    support = metrics.get("calibration_support")
+    if support:
+        lines += [
+            f"What each threshold had to clear: the benign validation rows scoring >= {cal.get('floor')}, by family.",
+            "When one family supplies them, the threshold follows how this run reads that family.",
+            "",
+            "| source | benign validation rows (families) | malicious: rows >= floor (top families) | sensitive: rows >= floor (top families) |",
+            "|---|---|---|---|",
+        ]
+        for s in (x for x in SOURCES if x in support):
+            e = support[s]
+            cells = [
+                f"{e[lab]['above_floor']}" + (f" ({', '.join(f'{f} {n}' for f, n in e[lab]['by_family'].items())})" if e[lab]["by_family"] else "")
+                for lab in ("malicious", "sensitive")
+            ]
+            lines.append(f"| {s} | {e['benign_rows']} ({e['benign_families']}) | {cells[0]} | {cells[1]} |")
+        lines.append("")
     backend = metrics.get("backend")
     if metrics.get("int8_recipe"):
         backend = f"{backend} ({metrics['int8_recipe']})"
