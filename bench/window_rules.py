@@ -26,35 +26,10 @@ import argparse
 from pathlib import Path
 
 
-def _auc(pos, neg) -> float:
-    import numpy as np
-
-    allv = np.concatenate([pos, neg])
-    ranks = allv.argsort(kind="mergesort").argsort() + 1.0
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
-
-
-def _tpr_at(pos, neg, fpr: float) -> float:
-    import numpy as np
-
-    neg = np.sort(neg)[::-1]
-    k = int(np.floor(fpr * len(neg)))
-    cut = np.nextafter(neg[k], 2.0) if k < len(neg) else -np.inf
-    return float((pos >= cut).mean())
-
-
-def window_probs(rt, texts: list[tuple[str, str]], max_windows: int | None = None):
-    """Per text, the (n_windows, 3) probabilities the shipped inference code computes."""
-    out = []
-    for i in range(0, len(texts), 64):
-        chunk = texts[i : i + 64]
-        wins = [rt.windower.windows(s, t, max_windows) for s, t in chunk]
-        probs = rt.window_probs([w.ids for ws in wins for w in ws])
-        k = 0
-        for ws in wins:
-            out.append(probs[k : k + len(ws)])
-            k += len(ws)
-    return out
+def window_probs(rt, texts: list[tuple[str, str]]):
+    """Per text, the (n_windows, 3) probabilities the shipped inference code computes, in
+    batches of 64 texts as the trainer scores them (int8 activation scales follow the batch)."""
+    return [p for i in range(0, len(texts), 64) for _, p in rt.window_scores(texts[i : i + 64])]
 
 
 def rules(clean_windows):
@@ -95,14 +70,16 @@ def main(argv: list[str] | None = None) -> int:
     import datasets
     import numpy as np
 
+    from guardagent.eval.metrics import roc_curve
     from guardagent.screens.encoder import Runtime, weights_dir
     from guardagent.screens.encoder.model import item_text
+    from guardagent.training.screen_trainer import _rows
 
     rt = Runtime((args.screen or weights_dir()).resolve(), backend=args.backend, threads=args.threads)
     ds = datasets.load_from_disk(str(args.dataset))
     sets: dict[str, tuple[list, np.ndarray]] = {}
     for split in ("validation", "test"):
-        rows = [r for r in ds[split] if r["source"] == "tool"]
+        rows = _rows(ds[split], ("tool",))  # the texts as the trainer scores them (tool name first)
         sets[f"corpus {split}"] = (window_probs(rt, [("tool", r["text"]) for r in rows]),
                                    np.array([r["label"] != "benign" for r in rows]))
     external = []
@@ -124,12 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"screen: {rt.directory}; clean validation windows for ecdf^n: {len(clean)}\n")
     print("| set | rule | AUC | TPR@1%FPR | TPR@2%FPR | TPR@5%FPR |")
     print("|---|---|---|---|---|---|")
+    rule_fns = rules(clean)
     for name, (probs, y) in sets.items():
-        for rule, f in rules(clean).items():
-            s = np.array([f(p) for p in probs])
-            pos, neg = s[y], s[~y]
-            print(f"| {name} ({len(pos)}/{len(neg)}) | {rule} | {_auc(pos, neg):.4f} | "
-                  + " | ".join(f"{100 * _tpr_at(pos, neg, a):.1f} %" for a in (0.01, 0.02, 0.05)) + " |")
+        for rule, f in rule_fns.items():
+            curve = roc_curve(y, [f(p) for p in probs])
+            print(f"| {name} ({int(y.sum())}/{int((~y).sum())}) | {rule} | {curve.auc:.4f} | "
+                  + " | ".join(f"{100 * curve.tpr_at_fpr(a)[0]:.1f} %" for a in (0.01, 0.02, 0.05)) + " |")
     return 0
 
 

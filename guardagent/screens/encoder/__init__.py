@@ -323,22 +323,28 @@ class Runtime:
             batch = [i] if i is not None else []
         return out
 
+    def window_scores(self, texts: Sequence[tuple[str, str]], max_windows: int | None = None):
+        """Per text, its windows and their (n_windows, 3) probabilities, all run in one batch."""
+        np = self.np
+        windows = [self.windower.windows(src, txt, max_windows) for src, txt in texts]
+        flat = [w.ids for ws in windows for w in ws]
+        with self._lock if self._session is None else _nolock:
+            probs = self.window_probs(flat) if flat else np.zeros((0, 3), np.float32)
+        out, k = [], 0
+        for ws in windows:
+            out.append((ws, probs[k : k + len(ws)]))
+            k += len(ws)
+        return out
+
     def predict(self, texts: Sequence[tuple[str, str]], max_windows: int | None = None):
         """Raw per-text scores (n, 3) [benign, malicious, sensitive] and the window that decided.
 
         Benign is the minimum over windows; malicious and sensitive the maximum.
         """
         np = self.np
-        windows = [self.windower.windows(src, txt, max_windows) for src, txt in texts]
-        flat = [w.ids for ws in windows for w in ws]
-        with self._lock if self._session is None else _nolock:
-            probs = self.window_probs(flat) if flat else np.zeros((0, 3), np.float32)
         scores = np.zeros((len(texts), 3), dtype=np.float32)
         info = []
-        k = 0
-        for i, ws in enumerate(windows):
-            p = probs[k : k + len(ws)]
-            k += len(ws)
+        for i, (ws, p) in enumerate(self.window_scores(texts, max_windows)):
             scores[i, 0] = p[:, 0].min()
             scores[i, 1] = p[:, 1].max()
             scores[i, 2] = p[:, 2].max()
