@@ -12,7 +12,9 @@ are where most false positives come from, and the card's per-source table hides 
 threshold-free table per source (ROC AUC and TPR at a fixed false-positive rate, flagged =
 1 - p(benign) and malicious = p(malicious) against benign rows), which tells a better ranking
 from a luckier calibration. This is how retrains are judged against the shipped screen on the
-same rows (docs/screen.md).
+same rows (docs/screen.md). First of all it prints how far each screen's trained weights lie
+from the first screen's: a rebuild of the shipped recipe on another CPU kind is not bit-identical
+(other float kernels), and this says by how much.
 """
 
 from __future__ import annotations
@@ -31,6 +33,26 @@ def _score(rt, rows, batch: int = 64):
         scores.append(s)
         windows += [n for n, *_ in info]
     return np.concatenate(scores), windows
+
+
+def weights_diff(first: Path, other: Path) -> tuple[int, int, float, str]:
+    """(identical tensors, tensors, largest max|a - b| / max|a| over tensors, its name)."""
+    import numpy as np
+    from safetensors.numpy import load_file
+
+    from guardagent.screens.encoder.model import WEIGHTS_FILE
+
+    a, b = load_file(str(first / WEIGHTS_FILE)), load_file(str(other / WEIGHTS_FILE))
+    if a.keys() != b.keys() or any(a[k].shape != b[k].shape for k in a):
+        raise SystemExit(f"{other}: its weights do not have the tensors of {first}'s")
+    same, worst, name = 0, 0.0, ""
+    for k in sorted(a):
+        diff = float(np.abs(a[k].astype(np.float64) - b[k].astype(np.float64)).max())
+        same += diff == 0.0
+        rel = diff / max(float(np.abs(a[k]).max()), 1e-12)
+        if rel > worst:
+            worst, name = rel, k
+    return same, len(a), worst, name
 
 
 def _pct(v) -> str:
@@ -63,6 +85,13 @@ def main(argv: list[str] | None = None) -> int:
         for origin in sorted({r["origin"] for r in rows}):
             groups[origin] = [i for i, r in enumerate(rows) if r["origin"] == origin]
 
+    if len(args.screens) > 1:
+        print(f"| screen | tensors identical to {args.screens[0]}'s | largest relative difference (tensor) |")
+        print("|---|---:|---|")
+        for d in args.screens[1:]:
+            same, n, worst, name = weights_diff(args.screens[0], d)
+            print(f"| {d} | {same} / {n} | {worst:.2e} ({name or '–'}) |")
+        print()
     print(f"# {len(rows)} rows of {args.dataset} [{args.split}], {args.backend} backend, each screen at its own thresholds")
     print("| screen | rows | source | n | accuracy | benign passed | malicious flagged | malicious refused | sensitive recall |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
