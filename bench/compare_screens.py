@@ -35,16 +35,20 @@ def _score(rt, rows, batch: int = 64):
     return np.concatenate(scores), windows
 
 
-def weights_diff(first: Path, other: Path) -> tuple[int, int, float, str]:
-    """(identical tensors, tensors, largest max|a - b| / max|a| over tensors, its name)."""
+def weights_diff(first: Path, other: Path) -> tuple[int, int, float, str] | None:
+    """(identical tensors, tensors, largest max|a - b| / max|a| over tensors, its name), or None
+    when the two hold other tensors (another LoRA rank, a soup): then there is nothing to compare."""
     import numpy as np
     from safetensors.numpy import load_file
 
     from guardagent.screens.encoder.model import WEIGHTS_FILE
 
+    for d in (first, other):
+        if not (d / WEIGHTS_FILE).is_file():
+            raise SystemExit(f"{d}: no {WEIGHTS_FILE} (not a directory written by guardagent train-screen)")
     a, b = load_file(str(first / WEIGHTS_FILE)), load_file(str(other / WEIGHTS_FILE))
     if a.keys() != b.keys() or any(a[k].shape != b[k].shape for k in a):
-        raise SystemExit(f"{other}: its weights do not have the tensors of {first}'s")
+        return None
     same, worst, name = 0, 0.0, ""
     for k in sorted(a):
         diff = float(np.abs(a[k].astype(np.float64) - b[k].astype(np.float64)).max())
@@ -89,7 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| screen | tensors identical to {args.screens[0]}'s | largest relative difference (tensor) |")
         print("|---|---:|---|")
         for d in args.screens[1:]:
-            same, n, worst, name = weights_diff(args.screens[0], d)
+            diff = weights_diff(args.screens[0], d)
+            if diff is None:
+                print(f"| {d} | – (other tensors) | – |")
+                continue
+            same, n, worst, name = diff
             print(f"| {d} | {same} / {n} | {worst:.2e} ({name or '–'}) |")
         print()
     print(f"# {len(rows)} rows of {args.dataset} [{args.split}], {args.backend} backend, each screen at its own thresholds")

@@ -38,6 +38,8 @@ def test_weights_diff_says_how_far_a_rebuild_lies_from_the_shipped_weights(tmp_p
     assert (identical, n, name) == (1, 2, "lora_B")
     assert worst == pytest.approx(0.05 / 0.5)
 
-    other = _weights(tmp_path / "d", {"head.weight": a["head.weight"]})
-    with pytest.raises(SystemExit, match="do not have the tensors"):
-        cs.weights_diff(first, other)
+    other = _weights(tmp_path / "d", {"head.weight": a["head.weight"]})  # another rank, a soup...
+    assert cs.weights_diff(first, other) is None
+    (tmp_path / "e").mkdir()
+    with pytest.raises(SystemExit, match="no screen.safetensors"):
+        cs.weights_diff(first, tmp_path / "e")
