@@ -20,6 +20,7 @@ from the first screen's: a rebuild of the shipped recipe on another CPU kind is 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from pathlib import Path
 
@@ -35,25 +36,30 @@ def _score(rt, rows, batch: int = 64):
     return np.concatenate(scores), windows
 
 
+@functools.lru_cache(maxsize=None)
+def _weights(directory: Path):
+    """A screen's trained tensors, read and SHA-checked once per run (the first screen is every
+    comparison's reference)."""
+    from guardagent.screens.encoder import ScreenError
+    from guardagent.screens.encoder.model import read_weights
+
+    try:
+        return read_weights(directory)
+    except ScreenError as exc:  # missing, corrupt or unlisted: say which, without a traceback
+        raise SystemExit(str(exc)) from None
+
+
 def weights_diff(first: Path, other: Path) -> tuple[int, int, float, str] | None:
     """(identical tensors, tensors, largest max|a - b| / max|a| over tensors, its name), or None
     when the two hold other tensors (another LoRA rank, a soup): then there is nothing to compare."""
-    import numpy as np
-    from safetensors.numpy import load_file
-
-    from guardagent.screens.encoder.model import WEIGHTS_FILE
-
-    for d in (first, other):
-        if not (d / WEIGHTS_FILE).is_file():
-            raise SystemExit(f"{d}: no {WEIGHTS_FILE} (not a directory written by guardagent train-screen)")
-    a, b = load_file(str(first / WEIGHTS_FILE)), load_file(str(other / WEIGHTS_FILE))
+    a, b = _weights(first), _weights(other)
     if a.keys() != b.keys() or any(a[k].shape != b[k].shape for k in a):
         return None
     same, worst, name = 0, 0.0, ""
     for k in sorted(a):
-        diff = float(np.abs(a[k].astype(np.float64) - b[k].astype(np.float64)).max())
+        diff = float((a[k].double() - b[k].double()).abs().max())
         same += diff == 0.0
-        rel = diff / max(float(np.abs(a[k]).max()), 1e-12)
+        rel = diff / max(float(a[k].abs().max()), 1e-12)
         if rel > worst:
             worst, name = rel, k
     return same, len(a), worst, name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,14 @@ def _load(name: str):
 
 
 def _weights(directory: Path, tensors: dict) -> Path:
+    """A screen directory as train-screen writes it: weights plus a config recording their digest."""
+    from guardagent.screens.encoder.model import sha256_file
+
     directory.mkdir()
     safetensors_numpy.save_file(tensors, str(directory / "screen.safetensors"))
+    conf = {"lora_r": 1, "lora_alpha": 1.0, "window": {}, "thresholds": {},
+            "weights_sha256": sha256_file(directory / "screen.safetensors")}
+    (directory / "screen.json").write_text(json.dumps(conf))
     return directory
 
 
@@ -40,6 +47,7 @@ def test_weights_diff_says_how_far_a_rebuild_lies_from_the_shipped_weights(tmp_p
 
     other = _weights(tmp_path / "d", {"head.weight": a["head.weight"]})  # another rank, a soup...
     assert cs.weights_diff(first, other) is None
-    (tmp_path / "e").mkdir()
-    with pytest.raises(SystemExit, match="no screen.safetensors"):
-        cs.weights_diff(first, tmp_path / "e")
+    gone = _weights(tmp_path / "e", a)
+    (gone / "screen.safetensors").unlink()
+    with pytest.raises(SystemExit, match="encoder weights not found: .*screen.safetensors"):
+        cs.weights_diff(first, gone)

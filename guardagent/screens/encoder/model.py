@@ -407,8 +407,8 @@ def read_config(directory: Path) -> dict[str, Any]:
     return cfg
 
 
-def load_network(directory: Path, *, verify: bool = True):
-    """Rebuild the trained network from ``directory`` (LoRA merged, eval mode)."""
+def read_weights(directory: Path, *, verify: bool = True) -> dict[str, Any]:
+    """The trained tensors of ``directory`` (torch), checked against the SHA-256 in its config."""
     from safetensors.torch import load_file
 
     cfg = read_config(directory)
@@ -423,9 +423,16 @@ def load_network(directory: Path, *, verify: bool = True):
                 f"{cfg['weights_sha256'][:12]}... recorded in {directory / CONFIG_FILE}"
             )
     try:
-        state = load_file(str(wpath))
+        return load_file(str(wpath))
     except Exception as exc:  # safetensors raises its own error types
         raise ScreenError(f"encoder weights file {wpath} is corrupt or unreadable: {exc}") from None
+
+
+def load_network(directory: Path, *, verify: bool = True):
+    """Rebuild the trained network from ``directory`` (LoRA merged, eval mode)."""
+    cfg = read_config(directory)
+    wpath = directory / WEIGHTS_FILE
+    state = read_weights(directory, verify=verify)
     net = build_network(
         int(cfg["lora_r"]), float(cfg["lora_alpha"]), head_dropout=0.0, lora_from_layer=int(cfg.get("lora_from_layer", 0))
     )
