@@ -596,3 +596,46 @@ def test_goal_rows_are_opt_in_and_held_out_by_goal(small):
     for g in ug.ALL:
         goals[g.goal.lower()].add(g.label)
     assert all(len(v) == 1 for v in goals.values())
+
+
+def test_people_data_is_opt_in_train_only_and_moves_no_other_family(small):
+    """``people_data`` adds clean address books, directories and rosters to train. The families
+    are placed outside the hash ranking, so no existing family changes split, and with the option
+    off the build is what it was (the shipped screen's corpus stays reproducible)."""
+    import re
+
+    from guardagent.training.corpus.filters import has_injection
+    from guardagent.training.corpus.outputs import OPT_IN_KEYS, active_carriers
+    from guardagent.training.corpus.splits import PLACED, all_template_families, assign
+
+    fams = all_template_families()
+    assert {f"tool.bt.{k}" for k in OPT_IN_KEYS} == set(PLACED) <= set(fams)
+    without = assign([f for f in fams if f not in PLACED])
+    assert {f: s for f, s in assign(fams).items() if f not in PLACED} == without
+    assert assign(fams)["tool.bt.address_book"] == "train"
+
+    default, _ = small
+    assert not any(r["family"] in PLACED for r in default)
+    assert not OPT_IN_KEYS & {c.key for c in active_carriers()}
+    rows, report = build_rows(seed=0, external=False, size="small", people_data=True)
+    assert report["people_data"] is True
+    people = [r for r in rows if r["family"] in PLACED]
+    assert {r["family"] for r in people} == set(PLACED)
+    assert all(r["split"] == "train" and r["label"] == "benign" and r["source"] == "tool" for r in people)
+    # held-out rows are the same rows: only train changes
+    held = lambda rs: sorted(r["id"] for r in rs if r["split"] != "train")  # noqa: E731
+    assert held(rows) == held(default)
+    for r in people:  # contact details, no action asked, no secret held
+        assert re.search(r"[\w.]+@[\w.-]+\.\w+|\+\d+ \d{3} \d{3}", r["text"])  # an address or a phone number
+        assert not has_injection(r["text"])
+        assert not re.search(r"\b(ssn|salary|password|iban|card)\b", r["text"], re.I)
+
+
+def test_train_screen_refuses_corpus_options_with_a_saved_dataset(tmp_path, capsys):
+    from guardagent.cli import main
+
+    rc = main(["train-screen", "--out", str(tmp_path / "out"), "--dataset", str(tmp_path), "--people-data"])
+    assert rc != 0
+    err = capsys.readouterr().err
+    assert "--people-data" in err and "guardagent corpus build" in err
+    assert not (tmp_path / "out").exists()

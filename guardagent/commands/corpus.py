@@ -25,6 +25,10 @@ def register(subparsers) -> None:
                    help="other languages in clean tool results: 'languages' (letters, names, titles), 'all' (also "
                         "second-person titles, maxims and answer prose; a bare flag) or 'none' (the default, English "
                         "only, the shipped screen's corpus); needs faker and django (training/corpus/outputs_foreign.py)")
+    b.add_argument("--people-data", action="store_true",
+                   help="add clean address books, staff directories and team rosters to train, so that a list of "
+                        "names, e-mail addresses and phone numbers is taught as benign "
+                        "(training/corpus/outputs_people.py); not in the shipped screen's corpus")
     b.add_argument("--size", choices=["small", "full"], default="full", help="small: a few hundred rows (tests); full: tens of thousands")
     b.add_argument("--episodes-per-scenario", type=int, default=50, help="episodes per scenario and split (default 50)")
     b.set_defaults(func=_build)
@@ -48,7 +52,8 @@ def _build(args: argparse.Namespace) -> int:
     _check_writable(args.out)  # before the build, which takes a while
     t0 = time.perf_counter()
     ds = build_screen_dataset(seed=args.seed, external=not args.no_external, size=args.size, extra=extra,
-                              user_goals=args.user_goals, other_languages=args.other_languages)
+                              user_goals=args.user_goals, other_languages=args.other_languages,
+                              people_data=args.people_data)
     out = save(ds, args.out, n_per_scenario=args.episodes_per_scenario, seed=args.seed)
     rep = getattr(ds, "build_report", {})
     for note in rep.get("notes", []):

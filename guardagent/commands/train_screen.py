@@ -43,7 +43,10 @@ def register(subparsers) -> None:
     )
     p.add_argument("--other-languages", default=None, choices=["none", "languages", "all"],
                    help="other languages in the corpus's clean tool results, as in 'guardagent corpus build' "
-                        "(default: the corpus builder's default, 'none'); ignored with --dataset")
+                        "(default: the corpus builder's default, 'none'); not with --dataset")
+    p.add_argument("--people-data", action="store_true",
+                   help="clean people data in the corpus's train split, as in 'guardagent corpus build'; "
+                        "not with --dataset")
     p.add_argument("--dataset", default=None, help="load a saved DatasetDict (datasets.save_to_disk) instead of building one")
     p.add_argument("--freeze-layers", type=int, default=3, help="frozen lower blocks, cached once (default 3 of 6)")
     p.add_argument("--max-len", type=int, default=256, help="tokens per window (default 256)")
@@ -78,6 +81,11 @@ def load_dataset_for(args: argparse.Namespace):
 
         from guardagent.training.screen_trainer import TrainError
 
+        building = [o for o, on in (("--other-languages", getattr(args, "other_languages", None) is not None),
+                                    ("--people-data", getattr(args, "people_data", False))) if on]
+        if building:  # a saved corpus was built with its own options: say so instead of ignoring them
+            raise TrainError(f"{' and '.join(building)} choose how a corpus is built; --dataset {args.dataset} loads "
+                             "one already built: pass the option to 'guardagent corpus build' instead")
         try:
             return load_from_disk(args.dataset)
         except (FileNotFoundError, ValueError) as exc:
@@ -92,6 +100,8 @@ def load_dataset_for(args: argparse.Namespace):
         kwargs["size"] = args.size
     if getattr(args, "other_languages", None) is not None:
         kwargs["other_languages"] = args.other_languages
+    if getattr(args, "people_data", False):
+        kwargs["people_data"] = True
     return build_screen_dataset(**kwargs)
 
 

@@ -19,9 +19,10 @@ from guardagent.training.corpus.filters import apply_filters, normalize
 from guardagent.training.corpus.hijack import all_hijack_families, assist_families, assist_request, hijack_task, render_hijack
 from guardagent.training.corpus.injections_code import all_code_families, render_code_injection
 from guardagent.training.corpus.injections import GOALS, HARD_NEGATIVES, FORMS, POSITIONS, all_wrappers, embed, goals_for, render_injection
-from guardagent.training.corpus.outputs import CARRIERS, SENSITIVE_KINDS, Carrier, carriers_for
+from guardagent.training.corpus import outputs_people as people
+from guardagent.training.corpus.outputs import SENSITIVE_KINDS, Carrier, active_carriers, carriers_for
 from guardagent.training.corpus.slots import SlotDict, fill
-from guardagent.training.corpus.splits import split_of, template_split_map
+from guardagent.training.corpus.splits import PLACED, split_of, template_split_map
 from guardagent.training.corpus.tools import TOOL_BY_NAME, sample_args
 
 COLUMNS = ("id", "text", "source", "label", "scenario", "family", "origin", "domain", "tool_name", "split")
@@ -169,7 +170,8 @@ def _embedded(seed: int, families: list[str], k: int, render: Callable[[str, ran
     rows: list[dict[str, Any]] = []
     for family in families:
         r = _rng(seed, family)
-        pool = [c for c in CARRIERS if m[c.family] == m[family] and c.key != "ok"] or CARRIERS[:-1]
+        carriers = active_carriers()
+        pool = [c for c in carriers if m[c.family] == m[family] and c.key != "ok"] or carriers[:-1]
 
         def make(family=family, r=r, pool=pool):
             c = pick(r, pool) if pick else r.choice(pool)
@@ -186,8 +188,10 @@ def _embedded(seed: int, families: list[str], k: int, render: Callable[[str, ran
 def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     m = template_split_map()
-    k0 = _per_family(TARGETS["tool.bt"], len(CARRIERS), scale)
-    for c in CARRIERS:
+    # carriers placed after the split was fixed get the same per-family count without diluting the others'
+    carriers = active_carriers()
+    k0 = _per_family(TARGETS["tool.bt"], sum(c.family not in PLACED for c in carriers), scale)
+    for c in carriers:
         r = _rng(seed, c.family)
         k = max(1, round(k0 * CARRIER_WEIGHT.get(c.key, 1.0)))
 
@@ -199,7 +203,7 @@ def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
     for key, temps in HARD_NEGATIVES:
         family = f"tool.bt.{key}"
         r = _rng(seed, family)
-        same_split = [c for c in CARRIERS if m[c.family] == m[family] and c.key != "ok"] or CARRIERS[:-1]
+        same_split = [c for c in carriers if m[c.family] == m[family] and c.key != "ok"] or carriers[:-1]
 
         def make(temps=temps, r=r, family=family, same_split=same_split):
             text = fill(r.choice(temps), r, SlotDict(r))
@@ -231,11 +235,11 @@ def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
     k = _per_family(TARGETS["tool.mt"], len(wrappers), scale)
     for w in wrappers:
         r = _rng(seed, w.family)
-        carriers = [c for c in CARRIERS if m[c.family] == m[w.family]] or CARRIERS
+        pool = [c for c in carriers if m[c.family] == m[w.family]] or carriers
         goals = goals_for(w)
 
-        def make(w=w, r=r, carriers=carriers, goals=goals):
-            c = r.choice(carriers)
+        def make(w=w, r=r, pool=pool, goals=goals):
+            c = r.choice(pool)
             s = SlotDict(r)
             (carrier, fmt), tool = _generate(c, r, s), r.choice(c.tools)
             if w.kind == "en" and r.random() < 0.2:  # classic wrapper around an innocuous task (hijack)
@@ -314,14 +318,17 @@ def _finalize(rows: list[dict[str, Any]], extra_splits: dict[str, str]) -> None:
 
 def build_rows(seed: int = 0, external: bool = True, size: str = "full",
                extra: Sequence[str] = (), user_goals: bool = False,
-               other_languages: bool | str = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+               other_languages: bool | str = False,
+               people_data: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """All rows (filtered, with splits) and the build report for the dataset card.
 
     ``extra`` names optional external sources (``external.OPTIONAL_SOURCES``) to add to the
     default ones; ``user_goals`` adds the goal x frame user requests (``user_goals.py``);
     ``other_languages`` (``languages``; ``all``, also second-person titles, maxims and answer
     prose; ``True`` is ``all``; ``none``/``False``, the default) lets clean tool results carry
-    other languages (``outputs_foreign.py``). The shipped screen's corpus uses none of them."""
+    other languages (``outputs_foreign.py``); ``people_data`` adds clean address books, staff
+    directories and team rosters to train (``outputs_people.py``). The shipped screen's corpus
+    uses none of them."""
     if size not in SCALE:
         from guardagent.taxonomy import GuardError
 
@@ -336,7 +343,7 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full",
     notes: list[str] = []
     sources_used: list[dict[str, str]] = []
     extra_splits: dict[str, str] = {}
-    with fx.enabled(other_languages):  # every generator that renders a clean result sees the switch
+    with fx.enabled(other_languages), people.enabled(people_data):  # every generator that renders a clean result sees the switches
         rows = user_rows(seed, scale, user_goals) + tool_rows(seed, scale) + action_rows(seed, scale)
         rows += episode_rows(seed, n_per_scenario=max(2, round(40 * scale)))
         if external:
@@ -357,18 +364,18 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full",
     rng = random.Random(seed)
     rng.shuffle(rows)
     report = {"seed": seed, "size": size, "external": external, "user_goals": user_goals,
-              "other_languages": other_languages or False, "filters": stats, "notes": notes,
+              "other_languages": other_languages or False, "people_data": people_data, "filters": stats, "notes": notes,
               "sources": sources_used, "before_filters": {f"{o}/{lab}": n for (o, lab), n in sorted(before.items())},
               "seconds": round(time.perf_counter() - t0, 2)}
     return rows, report
 
 
 def build_screen_dataset(seed: int = 0, external: bool = True, size: str = "full", extra: Sequence[str] = (),
-                         user_goals: bool = False, other_languages: bool | str = False):
+                         user_goals: bool = False, other_languages: bool | str = False, people_data: bool = False):
     """The screen's training data as a ``datasets.DatasetDict`` (train / validation / test)."""
     import datasets
 
-    rows, report = build_rows(seed, external, size, extra, user_goals, other_languages)
+    rows, report = build_rows(seed, external, size, extra, user_goals, other_languages, people_data)
     features = datasets.Features({c: datasets.Value("string") for c in COLUMNS}
                                  | {c: datasets.Value("int32") for c in SPAN_COLUMNS})
     out = datasets.DatasetDict()

@@ -321,9 +321,10 @@ def _in_tool_result(text: str, family: str, r: random.Random) -> Row:
     so they are tool results here, never harmful user prompts.
     """
     from guardagent.training.corpus.outputs import CARRIERS
+    from guardagent.training.corpus.splits import PLACED
     from guardagent.training.corpus.tools import TOOL_BY_NAME
 
-    c = r.choice([c for c in CARRIERS if c.key != "ok"])
+    c = r.choice([c for c in CARRIERS if c.key != "ok" and c.family not in PLACED])  # held-out rows stay as built
     tool = r.choice(c.tools)
     body = embed(c.gen(r, SlotDict(r)), c.fmt, text, "plain", r.choice(POSITIONS), r)
     return _row(body, "tool", "malicious", family, "prompt-security-fuzzer", TOOL_BY_NAME[tool].domain, tool)

@@ -17,6 +17,7 @@ from typing import Callable
 from guardagent.training.corpus import outputs_extra as _x
 from guardagent.training.corpus import outputs_notices as _n
 from guardagent.training.corpus import outputs_reference as _ref
+from guardagent.training.corpus import outputs_people as _people
 from guardagent.training.corpus.slots import SlotDict, fill
 
 Gen = Callable[[random.Random, SlotDict], str]
@@ -325,6 +326,10 @@ CARRIERS: list[Carrier] = [
     Carrier("forum_post", ("fetch_url", "web_search"), "code", _n._forum_post),
     # encyclopedic tables as scrapers flatten them (outputs_reference.py)
     Carrier("ref_table", ("fetch_url", "web_search", "read_document", "read_file"), "table", _ref.reference_table),
+    # clean people data: address books, directories, rosters (outputs_people.py)
+    Carrier("address_book", ("search_contacts",), "text", _people.address_book),
+    Carrier("staff_directory", ("get_employee_profile", "search_contacts"), "text", _people.staff_directory),
+    Carrier("team_roster", ("search_contacts", "get_employee_profile"), "text", _people.team_roster),
     Carrier("ok", ("send_email", "forward_email", "write_file", "create_event", "post_message", "send_direct_message",
                    "create_payment_link", "kill_process", "submit_leave_request", "create_pull_request", "set_thermostat",
                    "create_note", "transfer_money", "pay_invoice", "delete_file", "share_file", "book_flight", "book_hotel",
@@ -334,10 +339,17 @@ CARRIERS: list[Carrier] = [
                    "update_account_settings", "run_shell", "share_medical_record", "create_api_key", "get_password"), "text", _ok),
 ]
 CARRIER_BY_KEY = {c.key: c for c in CARRIERS}
+#: Carriers a build uses only when asked to (``corpus build --people-data``).
+OPT_IN_KEYS = frozenset({"address_book", "staff_directory", "team_roster"})
+
+
+def active_carriers() -> list[Carrier]:
+    """The carriers this build renders: all of them, less the opt-in ones unless enabled."""
+    return CARRIERS if _people.active() else [c for c in CARRIERS if c.key not in OPT_IN_KEYS]
 
 
 def carriers_for(tool: str) -> list[Carrier]:
-    return [c for c in CARRIERS if tool in c.tools]
+    return [c for c in active_carriers() if tool in c.tools]
 
 
 # ---------------------------------------------------------------- sensitive results (ST)

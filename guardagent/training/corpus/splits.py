@@ -7,7 +7,7 @@ next ~10% to ``validation``, the rest to ``train``; a group of five or more fami
 one of each. Two corrections keep the shipped screen's training data complete: a category of
 phrasings (``...<category>.t<i>``) always keeps one phrasing in train, and ``PINNED_TRAIN`` lists
 the most common shapes (plain emails, pages, the classic injection wrappers) that always train.
-Some external origins are held out whole (``HELDOUT_ORIGINS``).
+Families added later are placed by hand (``PLACED``) outside the ranking. Some external origins are held out whole (``HELDOUT_ORIGINS``).
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ PINNED_TRAIN = frozenset({
                                    "post_message", "execute_sql", "change_permissions", "update_iam_policy", "read_file",
                                    "web_search", "forward_email", "export_table")),
 })
+#: Families added after the hash ranking was fixed, placed by hand and left out of the ranking,
+#: so that adding them moves no existing family to another split (the test split stays what the
+#: shipped screen's card was measured on).
+PLACED = {"tool.bt.address_book": "train", "tool.bt.staff_directory": "train", "tool.bt.team_roster": "train"}
 #: Tools held out on purpose so that every held-out split has calls of all three labels.
 PINNED_HELDOUT = {"action.tool.post_to_social": "test", "action.tool.send_direct_message": "test",
                   "action.tool.cancel_booking": "test",
@@ -53,7 +57,7 @@ def _rank_key(family: str) -> str:
 
 def assign(families: Iterable[str]) -> dict[str, str]:
     groups: dict[str, list[str]] = defaultdict(list)
-    for fam in sorted(set(families)):
+    for fam in sorted(set(families) - PLACED.keys()):
         groups[group_of(fam)].append(fam)
     out: dict[str, str] = {}
     for fams in groups.values():
@@ -74,6 +78,7 @@ def assign(families: Iterable[str]) -> dict[str, str]:
     for members in cats.values():
         if len(members) > 1 and all(out[f] != "train" for f in members):
             out[max(members, key=_rank_key)] = "train"
+    out.update((fam, PLACED[fam]) for fam in set(families) & PLACED.keys())
     for fam in out:
         if fam in PINNED_TRAIN:
             out[fam] = "train"
