@@ -168,9 +168,9 @@ def _embedded(seed: int, families: list[str], k: int, render: Callable[[str, ran
     """Malicious tool rows: ``render(family)``'s text embedded in a clean result of the family's split."""
     m = template_split_map()
     rows: list[dict[str, Any]] = []
+    carriers = active_carriers()
     for family in families:
         r = _rng(seed, family)
-        carriers = active_carriers()
         pool = [c for c in carriers if m[c.family] == m[family] and c.key != "ok"] or carriers[:-1]
 
         def make(family=family, r=r, pool=pool):
