@@ -84,7 +84,7 @@ def load_dataset_for(args: argparse.Namespace):
         building = [o for o, on in (("--other-languages", getattr(args, "other_languages", None) is not None),
                                     ("--people-data", getattr(args, "people_data", False))) if on]
         if building:  # a saved corpus was built with its own options: say so instead of ignoring them
-            raise TrainError(f"{' and '.join(building)} choose how a corpus is built; --dataset {args.dataset} loads "
+            raise TrainError(f"{' and '.join(building)} {'choose' if len(building) > 1 else 'chooses'} how a corpus is built; --dataset {args.dataset} loads "
                              "one already built: pass the option to 'guardagent corpus build' instead")
         try:
             return load_from_disk(args.dataset)
