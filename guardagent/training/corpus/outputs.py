@@ -340,7 +340,7 @@ CARRIERS: list[Carrier] = [
 ]
 CARRIER_BY_KEY = {c.key: c for c in CARRIERS}
 #: Carriers a build uses only when asked to (``corpus build --people-data``).
-OPT_IN_KEYS = frozenset({"address_book", "staff_directory", "team_roster"})
+OPT_IN_KEYS = frozenset(_people.KEYS)
 
 
 def active_carriers() -> list[Carrier]:

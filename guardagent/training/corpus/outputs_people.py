@@ -23,6 +23,9 @@ from typing import Iterator
 
 from guardagent.training.corpus.slots import SlotDict
 
+#: The carrier keys this module adds (``tool.bt.<key>``): opt-in, and placed in train by hand.
+KEYS = ("address_book", "staff_directory", "team_roster")
+
 _ACTIVE: ContextVar[bool] = ContextVar("guardagent_corpus_people_data", default=False)
 
 

@@ -18,6 +18,8 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import Iterable
 
+from guardagent.training.corpus import outputs_people
+
 SPLITS = ("train", "validation", "test")
 TEST_FRACTION, VALIDATION_FRACTION = 0.15, 0.10
 #: External origins that only ever appear in the test split (origin-level hold-out).
@@ -40,7 +42,7 @@ PINNED_TRAIN = frozenset({
 #: Families added after the hash ranking was fixed, placed by hand and left out of the ranking,
 #: so that adding them moves no existing family to another split (the test split stays what the
 #: shipped screen's card was measured on).
-PLACED = {"tool.bt.address_book": "train", "tool.bt.staff_directory": "train", "tool.bt.team_roster": "train"}
+PLACED = {f"tool.bt.{key}": "train" for key in outputs_people.KEYS}
 #: Tools held out on purpose so that every held-out split has calls of all three labels.
 PINNED_HELDOUT = {"action.tool.post_to_social": "test", "action.tool.send_direct_message": "test",
                   "action.tool.cancel_booking": "test",
