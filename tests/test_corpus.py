@@ -9,7 +9,7 @@ from collections import defaultdict
 
 import pytest
 
-from guardagent.taxonomy import ScenarioCode
+from guardagent.taxonomy import GuardError, ScenarioCode
 from guardagent.training.corpus import TOOLS, build_episodes, build_rows, validate_episode
 from guardagent.training.corpus import external as ext
 from guardagent.training.corpus.build import COLUMNS, SPAN_COLUMNS
@@ -610,7 +610,8 @@ def test_people_data_is_opt_in_train_only_and_moves_no_other_family(small):
     from guardagent.training.corpus.splits import PLACED, all_template_families, assign
 
     fams = all_template_families()
-    assert {f"tool.bt.{k}" for k in OPT_IN_KEYS} == set(PLACED) <= set(fams)
+    assert {f"tool.bt.{k}" for k in OPT_IN_KEYS} == {f for f in PLACED if f.startswith("tool.bt.")}
+    assert set(PLACED) <= set(fams)
     without = assign([f for f in fams if f not in PLACED])
     assert {f: s for f, s in assign(fams).items() if f not in PLACED} == without
     assert assign(fams)["tool.bt.address_book"] == "train"
@@ -621,7 +622,7 @@ def test_people_data_is_opt_in_train_only_and_moves_no_other_family(small):
     rows, report = build_rows(seed=0, external=False, size="small", people_data=True)
     assert report["people_data"] is True
     people = [r for r in rows if r["family"] in PLACED]
-    assert {r["family"] for r in people} == set(PLACED)
+    assert {r["family"] for r in people} == {f"tool.bt.{k}" for k in OPT_IN_KEYS}
     assert all(r["split"] == "train" and r["label"] == "benign" and r["source"] == "tool" for r in people)
     # held-out rows are the same rows: only train changes
     held = lambda rs: sorted(r["id"] for r in rs if r["split"] != "train")  # noqa: E731
@@ -632,6 +633,58 @@ def test_people_data_is_opt_in_train_only_and_moves_no_other_family(small):
         assert not re.search(r"\b(ssn|salary|password|iban|card)\b", r["text"], re.I)
 
 
+def test_approval_requests_are_opt_in_sensitive_train_only_and_move_no_held_out_row(small):
+    """``approval_requests`` adds sensitive kinds (a third party asks the reader for something a
+    human must approve) to train, many phrasings each. They are placed by hand, so the held-out
+    splits are the same rows as the default build's, and they are kept apart from the held-out
+    sensitive kinds' subjects, so the test split still measures generalisation."""
+    import re
+
+    from guardagent.training.corpus import outputs_approvals as approvals
+    from guardagent.training.corpus.build import options
+    from guardagent.training.corpus.filters import has_injection
+    from guardagent.training.corpus.outputs import SENSITIVE_KINDS, active_sensitive_kinds
+    from guardagent.training.corpus.splits import PLACED, template_split_map
+
+    added = {f"tool.st.{k}" for k in approvals.KEYS}
+    assert added <= set(PLACED) and all(template_split_map()[f] == "train" for f in added)
+    assert all(len(spec[3]) >= 3 for spec in approvals.SPECS)  # phrasings, not one sentence per kind
+    held_out = [k for k in SENSITIVE_KINDS if template_split_map()[k.family] != "train"]
+    assert held_out  # the split still holds sensitive kinds the approvals must not copy
+
+    default, _ = small
+    assert not any(r["family"] in added for r in default)
+    assert active_sensitive_kinds() == SENSITIVE_KINDS
+    with options(approval_requests=True):
+        assert {k.family for k in active_sensitive_kinds()} == {k.family for k in SENSITIVE_KINDS} | added
+    assert active_sensitive_kinds() == SENSITIVE_KINDS  # the switch resets on the way out
+
+    rows, report = build_rows(seed=0, external=False, size="small", approval_requests=True)
+    assert report["approval_requests"] == 1.0
+    new = [r for r in rows if r["family"] in added]
+    assert {r["family"] for r in new} == added
+    assert all(r["split"] == "train" and r["label"] == "sensitive" and r["source"] == "tool" for r in new)
+    held = lambda rs: sorted(r["id"] for r in rs if r["split"] != "train")  # noqa: E731
+    assert held(rows) == held(default)
+    for r in new:  # a person asks the reader; nothing speaks to an AI or copies a held-out kind's subject
+        assert not has_injection(r["text"]), r["text"]
+        assert not re.search(r"\b(assistant|AI|GDPR|erase|personal data|statement|instance|door|refund)\b", r["text"]), r["text"]
+
+    # a share sets their rows per kind against another sensitive kind's count
+    from collections import Counter
+
+    from guardagent.training.corpus.build import tool_rows
+
+    def per_kind(share):
+        with options(approval_requests=share):
+            n = Counter(r["family"] for r in tool_rows(0, 0.1) if r["label"] == "sensitive")
+        return n["tool.st.payment_request"], n["tool.st.expense_claim"]
+
+    assert per_kind(1.0) == (20, 20) and per_kind(0.25) == (20, 5)
+    with pytest.raises(GuardError, match="approval-requests share"):
+        build_rows(seed=0, external=False, size="small", approval_requests=-1)
+
+
 def test_train_screen_refuses_corpus_options_with_a_saved_dataset(tmp_path, capsys):
     from guardagent.cli import main
 
@@ -639,4 +692,7 @@ def test_train_screen_refuses_corpus_options_with_a_saved_dataset(tmp_path, caps
     assert rc != 0
     err = capsys.readouterr().err
     assert "--people-data" in err and "guardagent corpus build" in err
+    assert not (tmp_path / "out").exists()
+    rc = main(["train-screen", "--out", str(tmp_path / "out"), "--dataset", str(tmp_path), "--approval-requests"])
+    assert rc != 0 and "--approval-requests chooses how a corpus is built" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

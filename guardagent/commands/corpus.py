@@ -29,6 +29,11 @@ def register(subparsers) -> None:
                    help="add clean address books, staff directories and team rosters to train, so that a list of "
                         "names, e-mail addresses and phone numbers is taught as benign "
                         "(training/corpus/outputs_people.py); not in the shipped screen's corpus")
+    b.add_argument("--approval-requests", nargs="?", type=float, const=1.0, default=0.0, metavar="SHARE",
+                   help="add sensitive tool results that ask the reader for something a human must approve (change "
+                        "a payee, approve a purchase, share a folder outside the company), many phrasings each, to "
+                        "train; SHARE is their rows per kind relative to the other sensitive kinds (a bare flag: 1) "
+                        "(training/corpus/outputs_approvals.py); not in the shipped screen's corpus")
     b.add_argument("--size", choices=["small", "full"], default="full", help="small: a few hundred rows (tests); full: tens of thousands")
     b.add_argument("--episodes-per-scenario", type=int, default=50, help="episodes per scenario and split (default 50)")
     b.set_defaults(func=_build)
@@ -53,7 +58,7 @@ def _build(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     ds = build_screen_dataset(seed=args.seed, external=not args.no_external, size=args.size, extra=extra,
                               user_goals=args.user_goals, other_languages=args.other_languages,
-                              people_data=args.people_data)
+                              people_data=args.people_data, approval_requests=args.approval_requests)
     out = save(ds, args.out, n_per_scenario=args.episodes_per_scenario, seed=args.seed)
     rep = getattr(ds, "build_report", {})
     for note in rep.get("notes", []):

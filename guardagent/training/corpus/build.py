@@ -7,7 +7,8 @@ import json
 import random
 import time
 from collections import Counter
-from typing import Any, Callable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 import yaml
 
@@ -19,8 +20,9 @@ from guardagent.training.corpus.filters import apply_filters, normalize
 from guardagent.training.corpus.hijack import all_hijack_families, assist_families, assist_request, hijack_task, render_hijack
 from guardagent.training.corpus.injections_code import all_code_families, render_code_injection
 from guardagent.training.corpus.injections import GOALS, HARD_NEGATIVES, FORMS, POSITIONS, all_wrappers, embed, goals_for, render_injection
+from guardagent.training.corpus import outputs_approvals as approvals
 from guardagent.training.corpus import outputs_people as people
-from guardagent.training.corpus.outputs import SENSITIVE_KINDS, Carrier, active_carriers, carriers_for
+from guardagent.training.corpus.outputs import SENSITIVE_KINDS, Carrier, active_carriers, active_sensitive_kinds, carriers_for
 from guardagent.training.corpus.slots import SlotDict, fill
 from guardagent.training.corpus.splits import PLACED, split_of, template_split_map
 from guardagent.training.corpus.tools import TOOL_BY_NAME, sample_args
@@ -215,10 +217,11 @@ def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
                 text = embed(carrier, c.fmt, text, r.choice(FORMS), r.choice(POSITIONS), r)
             return _row(text, "tool", "benign", family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
         rows += _unique(k, make)
-    # sensitive results
-    k = _per_family(TARGETS["tool.st"], len(SENSITIVE_KINDS), scale)
-    for kind in SENSITIVE_KINDS:
+    # sensitive results (kinds placed after the split was fixed: their share of the per-family count)
+    k0 = _per_family(TARGETS["tool.st"], len(SENSITIVE_KINDS), scale)
+    for kind in active_sensitive_kinds():
         r = _rng(seed, kind.family)
+        k = k0 if kind.family not in PLACED else max(1, round(k0 * approvals.share()))
 
         def make(kind=kind, r=r):
             tool = r.choice(kind.tools)
@@ -316,10 +319,18 @@ def _finalize(rows: list[dict[str, Any]], extra_splits: dict[str, str]) -> None:
         row["id"] = hashlib.sha1(f"{row['source']}|{row['label']}|{row['text']}".encode()).hexdigest()[:16]
 
 
+@contextmanager
+def options(other_languages: bool | str = False, people_data: bool = False,
+            approval_requests: bool | float = False) -> Iterator[None]:
+    """The build options as the generators read them, for one build or for its episodes."""
+    with fx.enabled(other_languages), people.enabled(people_data), approvals.enabled(approval_requests):
+        yield
+
+
 def build_rows(seed: int = 0, external: bool = True, size: str = "full",
                extra: Sequence[str] = (), user_goals: bool = False,
                other_languages: bool | str = False,
-               people_data: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+               people_data: bool = False, approval_requests: bool | float = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """All rows (filtered, with splits) and the build report for the dataset card.
 
     ``extra`` names optional external sources (``external.OPTIONAL_SOURCES``) to add to the
@@ -327,13 +338,16 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full",
     ``other_languages`` (``languages``; ``all``, also second-person titles, maxims and answer
     prose; ``True`` is ``all``; ``none``/``False``, the default) lets clean tool results carry
     other languages (``outputs_foreign.py``); ``people_data`` adds clean address books, staff
-    directories and team rosters to train (``outputs_people.py``). The shipped screen's corpus
-    uses none of them."""
+    directories and team rosters to train (``outputs_people.py``); ``approval_requests`` adds
+    sensitive requests a human must approve to train (``outputs_approvals.py``; a number is their
+    rows per kind as a share of another sensitive kind's, ``True`` is 1). The shipped screen's
+    corpus uses none of them."""
     if size not in SCALE:
         from guardagent.taxonomy import GuardError
 
         raise GuardError(f"unknown corpus size {size!r}: expected one of {sorted(SCALE)}")
     other_languages = fx.mix_of(other_languages)
+    approval_requests = approvals.share_of(approval_requests)
     if other_languages:
         fx.check_sources()
     t0 = time.perf_counter()
@@ -343,9 +357,13 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full",
     notes: list[str] = []
     sources_used: list[dict[str, str]] = []
     extra_splits: dict[str, str] = {}
-    with fx.enabled(other_languages), people.enabled(people_data):  # every generator that renders a clean result sees the switches
+    with options(other_languages, people_data, approval_requests):  # every generator below sees the switches
         rows = user_rows(seed, scale, user_goals) + tool_rows(seed, scale) + action_rows(seed, scale)
-        rows += episode_rows(seed, n_per_scenario=max(2, round(40 * scale)))
+        # the approval kinds stay out of the episodes' screen rows, since a train episode's draws also
+        # make action rows of held-out tools and the held-out splits must not move; the episodes that
+        # save() writes for the RL sandbox do use them
+        with approvals.enabled(False):
+            rows += episode_rows(seed, n_per_scenario=max(2, round(40 * scale)))
         if external:
             from guardagent.training.corpus import external as ext
 
@@ -364,18 +382,20 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full",
     rng = random.Random(seed)
     rng.shuffle(rows)
     report = {"seed": seed, "size": size, "external": external, "user_goals": user_goals,
-              "other_languages": other_languages or False, "people_data": people_data, "filters": stats, "notes": notes,
+              "other_languages": other_languages or False, "people_data": people_data,
+              "approval_requests": approval_requests, "filters": stats, "notes": notes,
               "sources": sources_used, "before_filters": {f"{o}/{lab}": n for (o, lab), n in sorted(before.items())},
               "seconds": round(time.perf_counter() - t0, 2)}
     return rows, report
 
 
 def build_screen_dataset(seed: int = 0, external: bool = True, size: str = "full", extra: Sequence[str] = (),
-                         user_goals: bool = False, other_languages: bool | str = False, people_data: bool = False):
+                         user_goals: bool = False, other_languages: bool | str = False, people_data: bool = False,
+                         approval_requests: bool | float = False):
     """The screen's training data as a ``datasets.DatasetDict`` (train / validation / test)."""
     import datasets
 
-    rows, report = build_rows(seed, external, size, extra, user_goals, other_languages, people_data)
+    rows, report = build_rows(seed, external, size, extra, user_goals, other_languages, people_data, approval_requests)
     features = datasets.Features({c: datasets.Value("string") for c in COLUMNS}
                                  | {c: datasets.Value("int32") for c in SPAN_COLUMNS})
     out = datasets.DatasetDict()

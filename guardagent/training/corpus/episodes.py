@@ -25,7 +25,7 @@ from guardagent.training.episode import Episode
 from guardagent.training.corpus import user_prompts as up
 from guardagent.training.corpus.actions import render_call
 from guardagent.training.corpus.injections import FORMS, POSITIONS, all_wrappers, embed, goals_for, render_injection
-from guardagent.training.corpus.outputs import CARRIERS, SENSITIVE_KINDS, carriers_for
+from guardagent.training.corpus.outputs import CARRIERS, active_sensitive_kinds, carriers_for
 from guardagent.training.corpus.slots import SlotDict
 from guardagent.training.corpus.splits import SPLITS, template_split_map
 from guardagent.training.corpus.tools import TOOL_BY_NAME, TOOLS
@@ -70,7 +70,7 @@ def _pools(split: str) -> dict[str, Any]:
         "SU": [f for f in up.SENSITIVE if f.tool and m[f.family] == split],
         "MU": [f for f in up.MALICIOUS if m[f.family] == split],
         "MT": [(w, g) for w in wrappers for g in goals_for(w) if g.tool],
-        "ST": [k for k in SENSITIVE_KINDS if m[k.family] == split],
+        "ST": [k for k in active_sensitive_kinds() if m[k.family] == split],
     }
 
 

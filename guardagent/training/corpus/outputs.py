@@ -17,6 +17,7 @@ from typing import Callable
 from guardagent.training.corpus import outputs_extra as _x
 from guardagent.training.corpus import outputs_notices as _n
 from guardagent.training.corpus import outputs_reference as _ref
+from guardagent.training.corpus import outputs_approvals as _approvals
 from guardagent.training.corpus import outputs_people as _people
 from guardagent.training.corpus.slots import SlotDict, fill
 
@@ -454,8 +455,15 @@ SENSITIVE_KINDS: list[SensitiveKind] = [
         "[{time}] {user}: the plumber is outside, can you open the front door remotely?",
     )),
 ]
-SENSITIVE_BY_KEY = {k.key: k for k in SENSITIVE_KINDS}
+#: Requests a human must approve, many phrasings each (``corpus build --approval-requests``).
+APPROVAL_KINDS = [SensitiveKind(*spec) for spec in _approvals.SPECS]
+SENSITIVE_BY_KEY = {k.key: k for k in SENSITIVE_KINDS + APPROVAL_KINDS}
+
+
+def active_sensitive_kinds() -> list[SensitiveKind]:
+    """The sensitive kinds this build renders: the approval requests only when enabled."""
+    return SENSITIVE_KINDS + APPROVAL_KINDS if _approvals.active() else SENSITIVE_KINDS
 
 
 def sensitive_for(tool: str) -> list[SensitiveKind]:
-    return [k for k in SENSITIVE_KINDS if tool in k.tools]
+    return [k for k in active_sensitive_kinds() if tool in k.tools]

@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import random
 import re
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from guardagent.taxonomy import GuardError
+from guardagent.training.corpus.switch import Switch
 
 #: Faker locales with their own word lists (lorem) and, except Latin, their own names/places.
 LOCALES = ("fr_FR", "de_DE", "es_ES", "it_IT", "pt_BR", "nl_NL", "da_DK", "pl_PL", "cs_CZ", "ru_RU", "uk_UA",
@@ -68,7 +68,7 @@ _LOREM = ("pt_BR",)  # Faker has no Portuguese word list and falls back to lorem
 #: What ``--other-languages`` may add: ``languages`` (foreign letters, names, titles, mottos) or
 #: ``all`` (also imperative and second-person English titles, maxims and answer prose).
 MIXES = ("languages", "all")
-_ACTIVE: ContextVar[str] = ContextVar("guardagent_corpus_other_languages", default="")
+_SWITCH = Switch("other_languages", "")
 
 
 def mix_of(option: bool | str | None) -> str:
@@ -91,24 +91,19 @@ def check_sources() -> None:
                          "django (requirements/corpus-data.txt pins the version)")
 
 
-@contextmanager
-def enabled(on: bool | str = True) -> Iterator[None]:
+def enabled(on: bool | str = True) -> AbstractContextManager[None]:
     """Within the block, clean results may carry other languages (and, with ``all``, second-person
     titles, maxims and answer prose)."""
-    token = _ACTIVE.set(mix_of(on))
-    try:
-        yield
-    finally:
-        _ACTIVE.reset(token)
+    return _SWITCH.set(mix_of(on))
 
 
 def active() -> bool:
-    return bool(_ACTIVE.get())
+    return bool(_SWITCH.get())
 
 
 def second_person() -> bool:
     """Whether clean results may also carry imperative or second-person English prose."""
-    return _ACTIVE.get() == "all"
+    return _SWITCH.get() == "all"
 
 
 @lru_cache(maxsize=None)

@@ -17,30 +17,24 @@ from __future__ import annotations
 import json
 import random
 import unicodedata
-from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Iterator
+from contextlib import AbstractContextManager
 
 from guardagent.training.corpus.slots import SlotDict
+from guardagent.training.corpus.switch import Switch
 
 #: The carrier keys this module adds (``tool.bt.<key>``): opt-in, and placed in train by hand.
 KEYS = ("address_book", "staff_directory", "team_roster")
 
-_ACTIVE: ContextVar[bool] = ContextVar("guardagent_corpus_people_data", default=False)
+_SWITCH = Switch("people_data", False)
 
 
-@contextmanager
-def enabled(on: bool = True) -> Iterator[None]:
+def enabled(on: bool = True) -> AbstractContextManager[None]:
     """Within the block, the people-data carriers take part in the build."""
-    token = _ACTIVE.set(bool(on))
-    try:
-        yield
-    finally:
-        _ACTIVE.reset(token)
+    return _SWITCH.set(bool(on))
 
 
 def active() -> bool:
-    return _ACTIVE.get()
+    return _SWITCH.get()
 
 
 _ROLES = ("owner", "editor", "viewer", "member", "admin")

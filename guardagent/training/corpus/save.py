@@ -59,7 +59,7 @@ benign | malicious | sensitive) and episodes for the RL sandbox (paper: *Agent S
 Reinforcement Learning*, arXiv 2507.08270). Built by `guardagent corpus build` (seed
 {report.get('seed', '?')}, size {report.get('size', '?')}, external {report.get('external', '?')}, user goals
 {report.get('user_goals', False)}, other languages {report.get('other_languages', False)}, people data
-{report.get('people_data', False)}, build
+{report.get('people_data', False)}, approval requests {report.get('approval_requests', False)}, build
 {report.get('seconds', '?')} s before saving).
 
 Columns: `id, text, source, label, scenario, family, origin, domain, tool_name, split`, and
@@ -117,9 +117,8 @@ def save(dataset, out_dir: str | Path, *, n_per_scenario: int = 50, seed: int | 
     """Write ``dataset`` (``save_to_disk``), ``README.md`` and ``episodes_{split}.jsonl``.
 
     The episodes' tool results follow the build's options (``other_languages`` and
-    ``people_data`` in its report)."""
-    from guardagent.training.corpus import outputs_foreign as fx
-    from guardagent.training.corpus import outputs_people as people
+    ``people_data``, ``approval_requests`` in its report)."""
+    from guardagent.training.corpus.build import options
     from guardagent.training.corpus.episodes import build_episodes
 
     out = Path(out_dir)
@@ -130,7 +129,7 @@ def save(dataset, out_dir: str | Path, *, n_per_scenario: int = 50, seed: int | 
     dataset.save_to_disk(str(out))
     n_eps = {}
     for split in SPLITS:
-        with fx.enabled((report or {}).get("other_languages") or ""), people.enabled((report or {}).get("people_data", False)):
+        with options(**{k: (report or {}).get(k) or False for k in ("other_languages", "people_data", "approval_requests")}):
             eps = build_episodes(n_per_scenario, seed=seed, split=split)
         with (out / f"episodes_{split}.jsonl").open("w", encoding="utf-8") as fh:
             for ep in eps:
