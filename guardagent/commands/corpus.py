@@ -49,11 +49,13 @@ def _build(args: argparse.Namespace) -> int:
     from guardagent.taxonomy import GuardError
     from guardagent.training.corpus import build_screen_dataset, save
     from guardagent.training.corpus.external import check_extra
+    from guardagent.training.corpus.outputs_approvals import share_of as approval_share_of
 
     datasets.disable_progress_bars()  # one summary line instead of a bar per split
     extra = check_extra(args.extra_source)  # before the build, like the output check
     if extra and args.no_external:
         raise GuardError("--extra-source adds external corpora, --no-external leaves them all out: use one of them")
+    approval_share_of(args.approval_requests)  # a bad share fails before anything is written
     _check_writable(args.out)  # before the build, which takes a while
     t0 = time.perf_counter()
     ds = build_screen_dataset(seed=args.seed, external=not args.no_external, size=args.size, extra=extra,
