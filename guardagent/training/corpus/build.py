@@ -327,6 +327,13 @@ def options(other_languages: bool | str = False, people_data: bool = False,
         yield
 
 
+def options_of(report: dict[str, Any] | None):
+    """``options`` as a saved build's report records them (``save`` renders its episodes with them)."""
+    report = report or {}
+    return options(report.get("other_languages") or False, report.get("people_data") or False,
+                   report.get("approval_requests") or False)
+
+
 def build_rows(seed: int = 0, external: bool = True, size: str = "full",
                extra: Sequence[str] = (), user_goals: bool = False,
                other_languages: bool | str = False,

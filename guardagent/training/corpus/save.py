@@ -118,7 +118,7 @@ def save(dataset, out_dir: str | Path, *, n_per_scenario: int = 50, seed: int | 
 
     The episodes' tool results follow the build's options (``other_languages`` and
     ``people_data``, ``approval_requests`` in its report)."""
-    from guardagent.training.corpus.build import options
+    from guardagent.training.corpus.build import options_of
     from guardagent.training.corpus.episodes import build_episodes
 
     out = Path(out_dir)
@@ -129,7 +129,7 @@ def save(dataset, out_dir: str | Path, *, n_per_scenario: int = 50, seed: int | 
     dataset.save_to_disk(str(out))
     n_eps = {}
     for split in SPLITS:
-        with options(**{k: (report or {}).get(k) or False for k in ("other_languages", "people_data", "approval_requests")}):
+        with options_of(report):
             eps = build_episodes(n_per_scenario, seed=seed, split=split)
         with (out / f"episodes_{split}.jsonl").open("w", encoding="utf-8") as fh:
             for ep in eps:
