@@ -610,7 +610,9 @@ def test_people_data_is_opt_in_train_only_and_moves_no_other_family(small):
     from guardagent.training.corpus.splits import PLACED, all_template_families, assign
 
     fams = all_template_families()
-    assert {f"tool.bt.{k}" for k in OPT_IN_KEYS} == {f for f in PLACED if f.startswith("tool.bt.")}
+    from guardagent.training.corpus.outputs_records import KEYS as RECORD_KEYS
+
+    assert {f"tool.bt.{k}" for k in OPT_IN_KEYS | set(RECORD_KEYS)} == {f for f in PLACED if f.startswith("tool.bt.")}
     assert set(PLACED) <= set(fams)
     without = assign([f for f in fams if f not in PLACED])
     assert {f: s for f, s in assign(fams).items() if f not in PLACED} == without
@@ -685,6 +687,44 @@ def test_approval_requests_are_opt_in_sensitive_train_only_and_move_no_held_out_
         build_rows(seed=0, external=False, size="small", approval_requests=-1)
 
 
+def test_approval_records_are_benign_twins_in_train_and_change_no_other_row():
+    """``approval_records`` adds, per approval kind, clean records of its subject with nothing asked
+    (a remittance advice beside "please update our IBAN"), benign, in train, as many per kind as
+    the approval kind has; every other row of the build is the same row."""
+    import re
+    from collections import Counter
+
+    from guardagent.training.corpus import outputs_approvals as approvals
+    from guardagent.training.corpus import outputs_records as records
+    from guardagent.training.corpus.filters import has_injection
+    from guardagent.training.corpus.splits import PLACED, all_template_families, template_split_map
+
+    assert [k for k, *_ in records.SPECS] == list(approvals.KEYS)  # one twin per approval kind
+    added = {f"tool.bt.{k}" for k in records.KEYS}
+    assert added <= set(PLACED) and added <= set(all_template_families())
+    assert all(template_split_map()[f] == "train" for f in added)
+
+    base, _ = build_rows(seed=0, external=False, size="small", approval_requests=0.5)
+    rows, report = build_rows(seed=0, external=False, size="small", approval_requests=0.5, approval_records=True)
+    assert report["approval_records"] is True
+    new = [r for r in rows if r["family"] in added]
+    assert sorted(r["id"] for r in rows if r["family"] not in added) == sorted(r["id"] for r in base)
+    assert {r["family"] for r in new} == added
+    assert all(r["split"] == "train" and r["label"] == "benign" and r["source"] == "tool" for r in new)
+    per_kind = Counter(r["family"] for r in rows if r["family"].startswith("tool.st.") and r["family"][8:] in approvals.KEYS)
+    twins = Counter(r["family"] for r in new)
+    assert sum(twins.values()) == sum(per_kind.values())
+    asks = re.compile(r"\b(please|could you|can you|can someone|kindly|ok to|approve it|pending|awaiting|requires?)\b|\?", re.I)
+    assert not any(has_injection(r["text"]) for r in new)
+    for _key, _tools, temps in records.SPECS:  # nothing pending for the reader, no held-out kind's subject
+        for t in temps:
+            assert not asks.search(t), t
+            assert not re.search(r"\b(assistant|AI|GDPR|erase|personal data|statement|instance|door|refund)\b", t), t
+
+    with pytest.raises(GuardError, match="--approval-records .* --approval-requests"):
+        build_rows(seed=0, external=False, size="small", approval_records=True)
+
+
 def test_train_screen_refuses_corpus_options_with_a_saved_dataset(tmp_path, capsys):
     from guardagent.cli import main
 
@@ -695,4 +735,7 @@ def test_train_screen_refuses_corpus_options_with_a_saved_dataset(tmp_path, caps
     assert not (tmp_path / "out").exists()
     rc = main(["train-screen", "--out", str(tmp_path / "out"), "--dataset", str(tmp_path), "--approval-requests"])
     assert rc != 0 and "--approval-requests chooses how a corpus is built" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    rc = main(["train-screen", "--out", str(tmp_path / "out"), "--dataset", str(tmp_path), "--approval-records"])
+    assert rc != 0 and "--approval-records chooses how a corpus is built" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()

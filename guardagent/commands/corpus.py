@@ -34,6 +34,11 @@ def register(subparsers) -> None:
                         "a payee, approve a purchase, share a folder outside the company), many phrasings each, to "
                         "train; SHARE is their rows per kind relative to the other sensitive kinds (a bare flag: 1) "
                         "(training/corpus/outputs_approvals.py); not in the shipped screen's corpus")
+    b.add_argument("--approval-records", action="store_true",
+                   help="with --approval-requests: add, per approval kind, as many clean records of its subject with "
+                        "nothing asked (a remittance advice, a paid claim, a delivered order, a campaign report) to "
+                        "train, so the request rather than the IBAN or amount reads as sensitive "
+                        "(training/corpus/outputs_records.py); not in the shipped screen's corpus")
     b.add_argument("--size", choices=["small", "full"], default="full", help="small: a few hundred rows (tests); full: tens of thousands")
     b.add_argument("--episodes-per-scenario", type=int, default=50, help="episodes per scenario and split (default 50)")
     b.set_defaults(func=_build)
@@ -49,18 +54,20 @@ def _build(args: argparse.Namespace) -> int:
     from guardagent.taxonomy import GuardError
     from guardagent.training.corpus import build_screen_dataset, save
     from guardagent.training.corpus.external import check_extra
+    from guardagent.training.corpus.build import check_records
     from guardagent.training.corpus.outputs_approvals import share_of as approval_share_of
 
     datasets.disable_progress_bars()  # one summary line instead of a bar per split
     extra = check_extra(args.extra_source)  # before the build, like the output check
     if extra and args.no_external:
         raise GuardError("--extra-source adds external corpora, --no-external leaves them all out: use one of them")
-    approval_share_of(args.approval_requests)  # a bad share fails before anything is written
+    check_records(approval_share_of(args.approval_requests), args.approval_records)  # bad options fail before anything is written
     _check_writable(args.out)  # before the build, which takes a while
     t0 = time.perf_counter()
     ds = build_screen_dataset(seed=args.seed, external=not args.no_external, size=args.size, extra=extra,
                               user_goals=args.user_goals, other_languages=args.other_languages,
-                              people_data=args.people_data, approval_requests=args.approval_requests)
+                              people_data=args.people_data, approval_requests=args.approval_requests,
+                              approval_records=args.approval_records)
     out = save(ds, args.out, n_per_scenario=args.episodes_per_scenario, seed=args.seed)
     rep = getattr(ds, "build_report", {})
     for note in rep.get("notes", []):

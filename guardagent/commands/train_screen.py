@@ -50,6 +50,9 @@ def register(subparsers) -> None:
     p.add_argument("--approval-requests", nargs="?", type=float, const=1.0, default=0.0, metavar="SHARE",
                    help="sensitive approval requests in the corpus's train split, as in 'guardagent corpus build'; "
                         "not with --dataset")
+    p.add_argument("--approval-records", action="store_true",
+                   help="with --approval-requests: their clean twins in the corpus's train split, as in 'guardagent "
+                        "corpus build'; not with --dataset")
     p.add_argument("--dataset", default=None, help="load a saved DatasetDict (datasets.save_to_disk) instead of building one")
     p.add_argument("--freeze-layers", type=int, default=3, help="frozen lower blocks, cached once (default 3 of 6)")
     p.add_argument("--max-len", type=int, default=256, help="tokens per window (default 256)")
@@ -86,7 +89,8 @@ def load_dataset_for(args: argparse.Namespace):
 
         building = [o for o, on in (("--other-languages", getattr(args, "other_languages", None) is not None),
                                     ("--people-data", getattr(args, "people_data", False)),
-                                    ("--approval-requests", getattr(args, "approval_requests", False))) if on]
+                                    ("--approval-requests", getattr(args, "approval_requests", False)),
+                                    ("--approval-records", getattr(args, "approval_records", False))) if on]
         if building:  # a saved corpus was built with its own options: say so instead of ignoring them
             raise TrainError(f"{' and '.join(building)} {'choose' if len(building) > 1 else 'chooses'} how a corpus is built; --dataset {args.dataset} loads "
                              "one already built: pass the option to 'guardagent corpus build' instead")
@@ -108,6 +112,8 @@ def load_dataset_for(args: argparse.Namespace):
         kwargs["people_data"] = True
     if getattr(args, "approval_requests", 0.0):
         kwargs["approval_requests"] = args.approval_requests
+    if getattr(args, "approval_records", False):
+        kwargs["approval_records"] = True
     return build_screen_dataset(**kwargs)
 
 

@@ -22,6 +22,7 @@ from guardagent.training.corpus.injections_code import all_code_families, render
 from guardagent.training.corpus.injections import GOALS, HARD_NEGATIVES, FORMS, POSITIONS, all_wrappers, embed, goals_for, render_injection
 from guardagent.training.corpus import outputs_approvals as approvals
 from guardagent.training.corpus import outputs_people as people
+from guardagent.training.corpus import outputs_records as records
 from guardagent.training.corpus.outputs import SENSITIVE_KINDS, Carrier, active_carriers, active_sensitive_kinds, carriers_for
 from guardagent.training.corpus.slots import SlotDict, fill
 from guardagent.training.corpus.splits import PLACED, split_of, template_split_map
@@ -218,7 +219,7 @@ def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
             return _row(text, "tool", "benign", family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
         rows += _unique(k, make)
     # sensitive results (kinds placed after the split was fixed: their share of the per-family count)
-    k0 = _per_family(TARGETS["tool.st"], len(SENSITIVE_KINDS), scale)
+    k0_st = k0 = _per_family(TARGETS["tool.st"], len(SENSITIVE_KINDS), scale)
     for kind in active_sensitive_kinds():
         r = _rng(seed, kind.family)
         k = k0 if kind.family not in PLACED else max(1, round(k0 * approvals.share()))
@@ -263,6 +264,28 @@ def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
     rows += _embedded(seed, fams, _per_family(TARGETS["tool.code"], len(fams), scale), render_code_injection,
                       ("plain", "plain", "plain", "plain", "code_comment", "quote_block", "html_comment", "json_field"),
                       pick=_mostly_code)
+    if records.active():
+        rows += _record_rows(seed, carriers, m, k0_st)
+    return rows
+
+
+def _record_rows(seed: int, carriers: list[Carrier], m: dict[str, str], k0_st: int) -> list[dict[str, Any]]:
+    """Benign twins of the approval kinds (``outputs_records.py``), as many per kind as its approval kind
+    has rows; from their own random streams and after every other row, so no other row changes."""
+    rows: list[dict[str, Any]] = []
+    k = max(1, round(k0_st * approvals.share()))
+    for (_kind, tools, temps), key in zip(records.SPECS, records.KEYS):
+        family, r = f"tool.bt.{key}", _rng(seed, f"tool.bt.{key}")
+
+        def make(tools=tools, temps=temps, r=r, family=family):
+            tool = r.choice(tools)
+            text = fill(r.choice(temps), r, SlotDict(r))
+            cands = [c for c in carriers_for(tool) if c.key != "ok" and m.get(c.family) == "train"]
+            if cands and r.random() < 0.4:  # inside a longer result of its tool, as the approval kinds are
+                c = r.choice(cands)
+                text = embed(c.gen(r, SlotDict(r)), c.fmt, text, "plain", r.choice(POSITIONS), r)
+            return _row(text, "tool", "benign", family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
+        rows += _unique(k, make)
     return rows
 
 
@@ -321,9 +344,10 @@ def _finalize(rows: list[dict[str, Any]], extra_splits: dict[str, str]) -> None:
 
 @contextmanager
 def options(other_languages: bool | str = False, people_data: bool = False,
-            approval_requests: bool | float = False) -> Iterator[None]:
+            approval_requests: bool | float = False, approval_records: bool = False) -> Iterator[None]:
     """The build options as the generators read them, for one build or for its episodes."""
-    with fx.enabled(other_languages), people.enabled(people_data), approvals.enabled(approval_requests):
+    with fx.enabled(other_languages), people.enabled(people_data), approvals.enabled(approval_requests), \
+            records.enabled(approval_records):
         yield
 
 
@@ -331,13 +355,23 @@ def options_of(report: dict[str, Any] | None):
     """``options`` as a saved build's report records them (``save`` renders its episodes with them)."""
     report = report or {}
     return options(report.get("other_languages") or False, report.get("people_data") or False,
-                   report.get("approval_requests") or False)
+                   report.get("approval_requests") or False, report.get("approval_records") or False)
+
+
+def check_records(approval_requests: bool | float, approval_records: bool) -> None:
+    """The clean records are the approval kinds' twins and take their row count: not without them."""
+    if approval_records and not approvals.share_of(approval_requests):
+        from guardagent.taxonomy import GuardError
+
+        raise GuardError("--approval-records adds the clean side of the approval requests and takes their row "
+                         "count: pass --approval-requests [SHARE] with it")
 
 
 def build_rows(seed: int = 0, external: bool = True, size: str = "full",
                extra: Sequence[str] = (), user_goals: bool = False,
                other_languages: bool | str = False,
-               people_data: bool = False, approval_requests: bool | float = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+               people_data: bool = False, approval_requests: bool | float = False,
+               approval_records: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """All rows (filtered, with splits) and the build report for the dataset card.
 
     ``extra`` names optional external sources (``external.OPTIONAL_SOURCES``) to add to the
@@ -347,14 +381,16 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full",
     other languages (``outputs_foreign.py``); ``people_data`` adds clean address books, staff
     directories and team rosters to train (``outputs_people.py``); ``approval_requests`` adds
     sensitive requests a human must approve to train (``outputs_approvals.py``; a number is their
-    rows per kind as a share of another sensitive kind's, ``True`` is 1). The shipped screen's
-    corpus uses none of them."""
+    rows per kind as a share of another sensitive kind's, ``True`` is 1); ``approval_records`` adds,
+    with them, a clean record of each one's subject with nothing asked (``outputs_records.py``). The
+    shipped screen's corpus uses none of them."""
     if size not in SCALE:
         from guardagent.taxonomy import GuardError
 
         raise GuardError(f"unknown corpus size {size!r}: expected one of {sorted(SCALE)}")
     other_languages = fx.mix_of(other_languages)
     approval_requests = approvals.share_of(approval_requests)
+    check_records(approval_requests, approval_records)
     if other_languages:
         fx.check_sources()
     t0 = time.perf_counter()
@@ -364,7 +400,7 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full",
     notes: list[str] = []
     sources_used: list[dict[str, str]] = []
     extra_splits: dict[str, str] = {}
-    with options(other_languages, people_data, approval_requests):  # every generator below sees the switches
+    with options(other_languages, people_data, approval_requests, approval_records):  # every generator below sees the switches
         rows = user_rows(seed, scale, user_goals) + tool_rows(seed, scale) + action_rows(seed, scale)
         # the approval kinds stay out of the episodes' screen rows, since a train episode's draws also
         # make action rows of held-out tools and the held-out splits must not move; the episodes that
@@ -390,7 +426,7 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full",
     rng.shuffle(rows)
     report = {"seed": seed, "size": size, "external": external, "user_goals": user_goals,
               "other_languages": other_languages or False, "people_data": people_data,
-              "approval_requests": approval_requests, "filters": stats, "notes": notes,
+              "approval_requests": approval_requests, "approval_records": approval_records, "filters": stats, "notes": notes,
               "sources": sources_used, "before_filters": {f"{o}/{lab}": n for (o, lab), n in sorted(before.items())},
               "seconds": round(time.perf_counter() - t0, 2)}
     return rows, report
@@ -398,11 +434,12 @@ def build_rows(seed: int = 0, external: bool = True, size: str = "full",
 
 def build_screen_dataset(seed: int = 0, external: bool = True, size: str = "full", extra: Sequence[str] = (),
                          user_goals: bool = False, other_languages: bool | str = False, people_data: bool = False,
-                         approval_requests: bool | float = False):
+                         approval_requests: bool | float = False, approval_records: bool = False):
     """The screen's training data as a ``datasets.DatasetDict`` (train / validation / test)."""
     import datasets
 
-    rows, report = build_rows(seed, external, size, extra, user_goals, other_languages, people_data, approval_requests)
+    rows, report = build_rows(seed, external, size, extra, user_goals, other_languages, people_data, approval_requests,
+                              approval_records)
     features = datasets.Features({c: datasets.Value("string") for c in COLUMNS}
                                  | {c: datasets.Value("int32") for c in SPAN_COLUMNS})
     out = datasets.DatasetDict()

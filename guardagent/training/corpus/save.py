@@ -59,7 +59,8 @@ benign | malicious | sensitive) and episodes for the RL sandbox (paper: *Agent S
 Reinforcement Learning*, arXiv 2507.08270). Built by `guardagent corpus build` (seed
 {report.get('seed', '?')}, size {report.get('size', '?')}, external {report.get('external', '?')}, user goals
 {report.get('user_goals', False)}, other languages {report.get('other_languages', False)}, people data
-{report.get('people_data', False)}, approval requests {report.get('approval_requests', False)}, build
+{report.get('people_data', False)}, approval requests {report.get('approval_requests', False)}, approval records
+{report.get('approval_records', False)}, build
 {report.get('seconds', '?')} s before saving).
 
 Columns: `id, text, source, label, scenario, family, origin, domain, tool_name, split`, and
@@ -117,7 +118,7 @@ def save(dataset, out_dir: str | Path, *, n_per_scenario: int = 50, seed: int | 
     """Write ``dataset`` (``save_to_disk``), ``README.md`` and ``episodes_{split}.jsonl``.
 
     The episodes' tool results follow the build's options (``other_languages`` and
-    ``people_data``, ``approval_requests`` in its report)."""
+    ``people_data``, ``approval_requests``, ``approval_records`` in its report)."""
     from guardagent.training.corpus.build import options_of
     from guardagent.training.corpus.episodes import build_episodes
 

@@ -18,7 +18,7 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import Iterable
 
-from guardagent.training.corpus import outputs_approvals, outputs_people
+from guardagent.training.corpus import outputs_approvals, outputs_people, outputs_records
 
 SPLITS = ("train", "validation", "test")
 TEST_FRACTION, VALIDATION_FRACTION = 0.15, 0.10
@@ -42,7 +42,8 @@ PINNED_TRAIN = frozenset({
 #: Families added after the hash ranking was fixed, placed by hand and left out of the ranking,
 #: so that adding them moves no existing family to another split (the test split stays what the
 #: shipped screen's card was measured on).
-PLACED = {f"tool.bt.{key}": "train" for key in outputs_people.KEYS} | {f"tool.st.{key}": "train" for key in outputs_approvals.KEYS}
+PLACED = ({f"tool.bt.{key}": "train" for key in outputs_people.KEYS + outputs_records.KEYS}
+          | {f"tool.st.{key}": "train" for key in outputs_approvals.KEYS})
 #: Tools held out on purpose so that every held-out split has calls of all three labels.
 PINNED_HELDOUT = {"action.tool.post_to_social": "test", "action.tool.send_direct_message": "test",
                   "action.tool.cancel_booking": "test",
@@ -103,11 +104,13 @@ def all_template_families() -> list[str]:
     from guardagent.training.corpus.injections import HARD_NEGATIVES, all_wrappers
     from guardagent.training.corpus.injections_code import all_code_families
     from guardagent.training.corpus.outputs import APPROVAL_KINDS, CARRIERS, SENSITIVE_KINDS
+    from guardagent.training.corpus.outputs_records import KEYS as RECORD_KEYS
 
     fams = [f.family for f in up.BENIGN + up.SENSITIVE + up.MALICIOUS]
     fams += [f"user.mu.{k}" for k, _t in up.JAILBREAKS]
     fams += [g.family for g in ug.ALL]
     fams += [c.family for c in CARRIERS] + [f"tool.bt.{k}" for k, _t in HARD_NEGATIVES]
+    fams += [f"tool.bt.{k}" for k in RECORD_KEYS]
     fams += [k.family for k in SENSITIVE_KINDS + APPROVAL_KINDS]
     fams += [w.family for w in all_wrappers()]
     fams += all_hijack_families() + assist_families()
