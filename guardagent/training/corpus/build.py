@@ -219,18 +219,15 @@ def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
             return _row(text, "tool", "benign", family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
         rows += _unique(k, make)
     # sensitive results (kinds placed after the split was fixed: their share of the per-family count)
-    k0_st = k0 = _per_family(TARGETS["tool.st"], len(SENSITIVE_KINDS), scale)
+    k0 = _per_family(TARGETS["tool.st"], len(SENSITIVE_KINDS), scale)
     for kind in active_sensitive_kinds():
         r = _rng(seed, kind.family)
-        k = k0 if kind.family not in PLACED else max(1, round(k0 * approvals.share()))
+        k = k0 if kind.family not in PLACED else _approval_count(k0)
 
         def make(kind=kind, r=r):
             tool = r.choice(kind.tools)
-            text = request = kind.render(r, SlotDict(r))
-            cands = [c for c in carriers_for(tool) if c.key != "ok"]
-            if cands and r.random() < 0.4:
-                c = r.choice(cands)
-                text = embed(c.gen(r, SlotDict(r)), c.fmt, text, "plain", r.choice(POSITIONS), r)
+            request = kind.render(r, SlotDict(r))
+            text = _inside_result(request, [c for c in carriers_for(tool) if c.key != "ok"], r)
             return _row(text, "tool", "sensitive", kind.family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool,
                         payload=request)
         rows += _unique(k, make)
@@ -265,25 +262,36 @@ def tool_rows(seed: int, scale: float) -> list[dict[str, Any]]:
                       ("plain", "plain", "plain", "plain", "code_comment", "quote_block", "html_comment", "json_field"),
                       pick=_mostly_code)
     if records.active():
-        rows += _record_rows(seed, carriers, m, k0_st)
+        rows += _record_rows(seed, scale, m)
     return rows
 
 
-def _record_rows(seed: int, carriers: list[Carrier], m: dict[str, str], k0_st: int) -> list[dict[str, Any]]:
+def _approval_count(k0: int) -> int:
+    """Rows per approval kind (and per clean record kind): the share of another sensitive kind's ``k0``."""
+    return max(1, round(k0 * approvals.share()))
+
+
+def _inside_result(text: str, cands: list[Carrier], r: random.Random) -> str:
+    """``text`` as it is, or (40 %) placed inside a longer result of one of ``cands``, as requests arrive."""
+    if cands and r.random() < 0.4:
+        c = r.choice(cands)
+        text = embed(c.gen(r, SlotDict(r)), c.fmt, text, "plain", r.choice(POSITIONS), r)
+    return text
+
+
+def _record_rows(seed: int, scale: float, m: dict[str, str]) -> list[dict[str, Any]]:
     """Benign twins of the approval kinds (``outputs_records.py``), as many per kind as its approval kind
-    has rows; from their own random streams and after every other row, so no other row changes."""
+    has rows, inside train-split results only; from their own random streams and after every other
+    row, so no other row changes."""
     rows: list[dict[str, Any]] = []
-    k = max(1, round(k0_st * approvals.share()))
+    k = _approval_count(_per_family(TARGETS["tool.st"], len(SENSITIVE_KINDS), scale))
     for (_kind, tools, temps), key in zip(records.SPECS, records.KEYS):
         family, r = f"tool.bt.{key}", _rng(seed, f"tool.bt.{key}")
 
         def make(tools=tools, temps=temps, r=r, family=family):
             tool = r.choice(tools)
-            text = fill(r.choice(temps), r, SlotDict(r))
-            cands = [c for c in carriers_for(tool) if c.key != "ok" and m.get(c.family) == "train"]
-            if cands and r.random() < 0.4:  # inside a longer result of its tool, as the approval kinds are
-                c = r.choice(cands)
-                text = embed(c.gen(r, SlotDict(r)), c.fmt, text, "plain", r.choice(POSITIONS), r)
+            record = fill(r.choice(temps), r, SlotDict(r))
+            text = _inside_result(record, [c for c in carriers_for(tool) if c.key != "ok" and m[c.family] == "train"], r)
             return _row(text, "tool", "benign", family, domain=TOOL_BY_NAME[tool].domain, tool_name=tool)
         rows += _unique(k, make)
     return rows
